@@ -1,0 +1,23 @@
+/* fds: file descriptor numbers a daemon inherits from mta-master.
+ * The master lays them out from MTA_FD_BASE upward and names them in the
+ * environment variable MTA_FDS as "role:fd,role:fd" (roles below), so a
+ * daemon never guesses.  Everything else is closed on exec. */
+#ifndef LIB_FDS_H
+#define LIB_FDS_H
+
+#define MTA_FD_BASE 3
+#define MTA_FDS_ENV "MTA_FDS"
+
+/* Roles in MTA_FDS. */
+#define MTA_FD_ROLE_SMTP "smtp"		/* TCP listener, relay/MX port */
+#define MTA_FD_ROLE_QWRITER "qwriter"	/* listening Unix socket of the writer */
+
+/* Run directory socket names under $state_dir/run/. */
+#define MTA_QWRITER_SOCK "qwriter.sock"
+#define MTA_MASTER_PID "master.pid"
+#define MTA_MASTER_SOCK "master.sock"	/* mtactl <-> master */
+
+/* Collect the fds of one role from MTA_FDS into out (at most max);
+ * returns how many, or -EINVAL if the variable is malformed. */
+int fds_get(const char *role, int *out, int max);
+#endif
