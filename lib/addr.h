@@ -21,7 +21,7 @@ enum addr_err {
 
 struct addr {
 	char local[ADDR_LOCAL_MAX * 2 + 3];	/* as written (quotes kept) */
-	char domain[ADDR_DOMAIN_MAX + 1];	/* as written; "" for <> */
+	char domain[ADDR_DOMAIN_MAX + 1];	/* "" for <> and <Postmaster> */
 	int is_null;				/* the null path <> */
 	int has_utf8;
 	int is_literal;				/* domain is [..] */
@@ -30,12 +30,15 @@ struct addr {
 #define ADDR_ALLOW_NULL 0x1	/* <> is valid (MAIL FROM) */
 #define ADDR_ALLOW_UTF8 0x2	/* SMTPUTF8 given */
 #define ADDR_NEED_BRACKETS 0x4	/* must be <...> (SMTP); else bare ok */
+#define ADDR_ALLOW_POSTMASTER 0x8 /* <Postmaster> without domain (RCPT) */
 
 /* Parse a path "<local@domain>" (or bare, if allowed) of length len.
- * *end is set past the closing '>' so ESMTP parameters can follow. */
+ * *end is set past the closing '>' so ESMTP parameters can follow (bare
+ * form: where the mailbox ends, at the end or at a space; the caller
+ * checks what follows).  Returns ADDR_OK or a negative enum addr_err. */
 int addr_parse_path(const char *s, size_t len, unsigned flags, struct addr *a,
     size_t *end);
-/* Validate a domain name or address literal. */
+/* Validate a domain name or address literal: ADDR_OK or an addr_err. */
 int addr_valid_domain(const char *d, size_t len, int allow_utf8);
 /* "local@domain" (or "" for the null path) into out; -ENOSPC if short. */
 int addr_format(const struct addr *a, char *out, size_t outlen);

@@ -1,0 +1,108 @@
+"""Process accounting and load running for the benchmarks.
+
+CPU of an MTA is the CPU of its whole process tree: live descendants'
+utime+stime plus cutime+cstime (children already reaped, e.g. Postfix's
+short-lived smtpd processes).  Memory is RSS and PSS summed over the tree.
+"""
+import os
+import re
+import socket
+import subprocess
+import time
+
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _children():
+    kids = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                st = f.read()
+        except OSError:
+            continue
+        ppid = int(st[st.rindex(")") + 2:].split()[1])
+        kids.setdefault(ppid, []).append(int(d))
+    return kids
+
+
+def tree(pid):
+    """pid and all its descendants."""
+    kids, out, todo = _children(), [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(kids.get(p, []))
+    return out
+
+
+def cpu_seconds(pid):
+    """CPU seconds used so far by the tree under pid (reaped children too)."""
+    total = 0
+    for p in tree(pid):
+        try:
+            with open("/proc/%d/stat" % p) as f:
+                st = f.read()
+        except OSError:
+            continue
+        fields = st[st.rindex(")") + 2:].split()
+        # utime stime cutime cstime are fields 14-17 (1-based) of stat.
+        total += sum(int(x) for x in fields[11:15])
+    return total / CLK
+
+
+def memory_kib(pid):
+    """(RSS, PSS) in KiB summed over the tree under pid."""
+    rss = pss = 0
+    for p in tree(pid):
+        try:
+            with open("/proc/%d/smaps_rollup" % p) as f:
+                for line in f:
+                    m = re.match(r"(Rss|Pss):\s+(\d+)", line)
+                    if m and m.group(1) == "Rss":
+                        rss += int(m.group(2))
+                    elif m:
+                        pss += int(m.group(2))
+        except OSError:
+            continue
+    return rss, pss
+
+
+def smtp_source(port, conns, msgs, size=5120, rcpts=1, per_conn=False,
+                timeout=600):
+    """Run Postfix's smtp-source; returns elapsed seconds."""
+    cmd = ["smtp-source", "-s", str(conns), "-m", str(msgs), "-l", str(size),
+           "-f", "load@bench.test", "-t", "rcpt@localhost"]
+    if rcpts > 1:
+        cmd += ["-r", str(rcpts)]
+    if per_conn:
+        cmd += ["-d"]
+    cmd.append("127.0.0.1:%d" % port)
+    t = time.monotonic()
+    subprocess.run(cmd, check=True, timeout=timeout, stdout=subprocess.DEVNULL)
+    return time.monotonic() - t
+
+
+def idle_connections(port, n):
+    """Open n SMTP sessions that read the greeting and then sit idle."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < n + 100:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, n + 1000), hard))
+    socks = []
+    for _ in range(n):
+        s = socket.create_connection(("127.0.0.1", port), 10)
+        socks.append(s)
+    for s in socks:
+        s.settimeout(30)
+        if not s.recv(512).startswith(b"220"):
+            raise RuntimeError("no greeting")
+    return socks

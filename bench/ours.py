@@ -1,0 +1,74 @@
+"""Our MTA started from build/bin in a temp state_dir, for benchmarks."""
+import os
+import signal
+import socket
+import subprocess
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class OurMTA:
+    name = "mta"
+
+    def __init__(self, workdir, port, sink_port, build="build", extra=""):
+        self.dir = os.path.join(workdir, "mta")
+        self.port = port
+        self.sink_port = sink_port
+        self.bin = os.path.join(TOP, build, "bin")
+        self.extra = extra
+        self.proc = None
+
+    def conf_path(self):
+        return os.path.join(self.dir, "mta.conf")
+
+    def start(self):
+        os.makedirs(self.dir, exist_ok=True)
+        with open(self.conf_path(), "w") as f:
+            f.write("hostname = mta.bench.test\n"
+                    "state_dir = %s/var\n"
+                    "smtp_listen = 127.0.0.1:%d\n"
+                    "submission_listen =\nsmtps_listen =\n"
+                    "pop3_listen =\npop3s_listen =\n"
+                    "relayhost = [127.0.0.1]:%d\n%s"
+                    % (self.dir, self.port, self.sink_port, self.extra))
+        self.log = open(os.path.join(self.dir, "mta.log"), "ab")
+        self.proc = subprocess.Popen(
+            [os.path.join(self.bin, "mta-master"), "-F", "-c", self.conf_path()],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), 1) as s:
+                    if s.recv(100).startswith(b"220"):
+                        return time.time()
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("mta did not start; see %s/mta.log" % self.dir)
+
+    def pid(self):
+        return self.proc.pid
+
+    def queue_count(self):
+        n = 0
+        for sub in ("incoming", "deferred", "hold"):
+            for _, _, files in os.walk(os.path.join(self.dir, "var", "spool", sub)):
+                n += len(files)
+        return n
+
+    def kill9(self):
+        from measure import tree
+        for p in tree(self.proc.pid):
+            try:
+                os.kill(p, signal.SIGKILL)
+            except OSError:
+                pass
+        self.proc.wait()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.kill9()

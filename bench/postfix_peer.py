@@ -1,0 +1,129 @@
+"""A private Postfix instance on loopback ports, for side-by-side benchmarks.
+
+It lives entirely in a temp directory (config, queue, data, log), listens on
+127.0.0.1:PORT only, relays everything to [127.0.0.1]:SINKPORT with DNS off,
+and never touches the system's Postfix configuration or port 25.  Needs root
+(Postfix's master insists) and the Debian postfix package.
+"""
+import os
+import re
+import shutil
+import subprocess
+import time
+
+MAIN_CF = """\
+compatibility_level = 3.6
+queue_directory = {d}/queue
+data_directory = {d}/data
+command_directory = /usr/sbin
+daemon_directory = /usr/lib/postfix/sbin
+meta_directory = /etc/postfix
+shlib_directory = /usr/lib/postfix
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = peer.bench.test
+mydomain = bench.test
+myorigin = $myhostname
+mydestination =
+inet_interfaces = loopback-only
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+relayhost = [127.0.0.1]:{sink_port}
+smtp_dns_support_level = disabled
+maillog_file_prefixes = {d}
+maillog_file = {d}/maillog
+alias_maps =
+alias_database =
+local_recipient_maps =
+smtpd_recipient_restrictions = permit_mynetworks, reject
+default_process_limit = 500
+smtpd_client_connection_count_limit = 0
+smtpd_client_connection_rate_limit = 0
+smtpd_client_message_rate_limit = 0
+smtpd_client_recipient_rate_limit = 0
+message_size_limit = 52428800
+"""
+
+
+def ensure_installed():
+    """Install Debian's postfix without letting it configure a system mailer."""
+    if shutil.which("postfix") and shutil.which("smtp-source"):
+        return
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run("echo 'postfix postfix/main_mailer_type select No configuration'"
+                   " | debconf-set-selections", shell=True, check=True)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "postfix"], env=env,
+                   check=True, stdout=subprocess.DEVNULL)
+
+
+class PostfixPeer:
+    name = "postfix"
+
+    def __init__(self, workdir, port, sink_port):
+        self.dir = os.path.join(workdir, "postfix")
+        self.port = port
+        self.sink_port = sink_port
+
+    def _master_cf(self):
+        out = []
+        with open("/etc/postfix/master.cf") as f:
+            for line in f:
+                if re.match(r"^smtp\s+inet\s", line):
+                    line = "127.0.0.1:%d inet n - n - - smtpd\n" % self.port
+                elif re.match(r"^\S+\s+(unix|inet|fifo|pass|unix-dgram)\s", line):
+                    # No chroot: the private queue dir has no etc/ copies.
+                    f5 = line.split()
+                    if len(f5) >= 8:
+                        f5[4] = "n"
+                        line = " ".join(f5) + "\n"
+                out.append(line)
+        if not any(l.startswith("postlog") for l in out):
+            out.append("postlog unix-dgram n - n - 1 postlogd\n")
+        return "".join(out)
+
+    def start(self):
+        os.makedirs(self.dir, exist_ok=True)
+        # Postfix daemons run as the postfix user and must traverse to here.
+        d = self.dir
+        while d not in ("/", ""):
+            os.chmod(d, os.stat(d).st_mode | 0o711)
+            d = os.path.dirname(d)
+        for sub in ("queue", "data"):
+            os.makedirs(os.path.join(self.dir, sub), exist_ok=True)
+        with open(os.path.join(self.dir, "main.cf"), "w") as f:
+            f.write(MAIN_CF.format(d=self.dir, sink_port=self.sink_port))
+        with open(os.path.join(self.dir, "master.cf"), "w") as f:
+            f.write(self._master_cf())
+        shutil.chown(os.path.join(self.dir, "data"), "postfix", "postfix")
+        subprocess.run(["postfix", "-c", self.dir, "set-permissions"],
+                       check=False, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        subprocess.run(["postfix", "-c", self.dir, "start"], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 15
+        import socket
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), 1) as s:
+                    if s.recv(100).startswith(b"220"):
+                        return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("postfix did not start; see %s/maillog" % self.dir)
+
+    def pid(self):
+        """The master's pid: its tree holds every process of the instance."""
+        with open(os.path.join(self.dir, "queue", "pid", "master.pid")) as f:
+            return int(f.read().strip())
+
+    def queue_count(self):
+        n = 0
+        for sub in ("incoming", "active", "deferred", "maildrop"):
+            for _, _, files in os.walk(os.path.join(self.dir, "queue", sub)):
+                n += len(files)
+        return n
+
+    def stop(self):
+        subprocess.run(["postfix", "-c", self.dir, "stop"], check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)

@@ -1,0 +1,244 @@
+/* master: the supervisor's pieces, one concern per file (master_*.c), all
+ * linked into build/master.a so unit tests and mtactl can use them.
+ * The master alone stays root: it binds, creates the run directory and the
+ * queue writer's socket, then forks each daemon, drops that child to its
+ * own user (master_privsep.c) and restarts it with backoff when it dies. */
+#ifndef MASTER_MASTER_H
+#define MASTER_MASTER_H
+#include <signal.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "lib/buf.h"
+#include "lib/conf.h"
+
+#define MASTER_BACKOFF_MIN 1		/* s: first restart delay */
+#define MASTER_BACKOFF_MAX 60		/* s: cap of the doubling */
+#define MASTER_HEALTHY_SEC 60		/* s of running that resets backoff */
+#define MASTER_DRAIN_SEC 30		/* s before SIGKILL on stop */
+#define MASTER_RELOAD_DRAIN_SEC 300	/* s old workers may finish sessions */
+#define MASTER_BACKLOG 4096
+#define MASTER_FDS_MAX (CONF_LIST_MAX + 8)	/* inherited fds per child */
+#define MASTER_STATUS_FILE "status"	/* run/status: "name pid state" */
+#define MASTER_LOG_FILE "mta.log"	/* log/mta.log when daemonized */
+#define MASTER_PROG_SMTPD "mta-smtpd"
+#define MASTER_PROG_QWRITER "mta-qwriter"
+
+/* ---- master_conf.c: configuration, paths, what a reload changes ---- */
+
+/* Make path absolute against the current directory (lexically: "." and
+ * ".." segments are folded, the target need not exist).  0 or -errno. */
+int master_abs_path(const char *path, char *out, size_t outlen);
+/* conf_load() with the INTERFACE.md lookup order, then make state_dir and
+ * the config path absolute.  conf_path gets the file used ("" when the
+ * embedded defaults were used).  0, or -1 with "file:line: message". */
+int master_conf_load(struct conf *c, const char *arg, char *conf_path,
+    size_t pathlen, char *err, size_t errlen);
+/* 1 if two listener lists name the same addresses in the same order. */
+int master_listen_same(const struct conf_listen *a, size_t na,
+    const struct conf_listen *b, size_t nb);
+/* 1 if the queue writer must be restarted to see the new settings. */
+int master_qwriter_changed(const struct conf *old, const struct conf *new);
+/* Join dir and name into out; -ENAMETOOLONG if it does not fit. */
+int master_path(char *out, size_t outlen, const char *dir, const char *name);
+
+/* ---- master_privsep.c: the daemons' users and the one drop path ---- */
+
+struct master_user {
+	char name[64];
+	uid_t uid;
+	gid_t gid;
+};
+
+struct master_users {
+	int on;				/* started as root */
+	struct master_user smtpd, queue;
+};
+
+/* Fill u from the conf user names when running as root (u->on = 1); when
+ * not root, u->on = 0.  0, or -1 with a message telling how to create a
+ * missing user. */
+int master_users_lookup(const struct conf *c, struct master_users *u,
+    char *err, size_t errlen);
+/* Drop to u for good, in one order, and verify it.  Child side, after fork
+ * and before exec.  0, or -1 with the failing step in err. */
+int master_privsep_drop(const struct master_user *u, char *err, size_t errlen);
+/* Fork, drop to u and check that the daemon will be able to execute prog,
+ * read conf_path (may be "") and connect to sock (may be NULL).  0, or -1
+ * with an explanation in err. */
+int master_privsep_check(const struct master_user *u, const char *prog,
+    const char *conf_path, const char *sock, char *err, size_t errlen);
+
+/* ---- master_statedir.c: the state directory tree ---- */
+
+/* Create state_dir and its subdirectories with the documented owners and
+ * modes; spool/ goes to queue (NULL: the current user).  0, or -1 with
+ * the failing path in err. */
+int master_statedir_setup(const char *state_dir, const struct master_user *queue,
+    char *err, size_t errlen);
+
+/* ---- master_pidfile.c: one master per state_dir ---- */
+
+/* Lock run/master.pid and write our pid.  Returns the fd (keep it open),
+ * -EEXIST with *other set when another master holds it, or -errno. */
+int master_pidfile_lock(const char *state_dir, pid_t *other);
+/* Rewrite the pid (after daemonizing). */
+int master_pidfile_write(int fd, pid_t pid);
+/* The pid of the running master, 0 when none runs, -errno on error. */
+pid_t master_pidfile_running(const char *state_dir);
+/* Remove the pid file and close fd. */
+void master_pidfile_remove(const char *state_dir, int fd);
+
+/* ---- master_listen.c: listening sockets, bound before any drop ---- */
+
+struct master_listener {
+	struct conf_listen where;
+	int fd;
+};
+
+struct master_listeners {
+	struct master_listener v[CONF_LIST_MAX];
+	size_t n;
+};
+
+/* Bind and listen on every address (IPv6 V6ONLY, SO_REUSEADDR,
+ * non-blocking, CLOEXEC), reusing an open socket of reuse (may be NULL)
+ * for an address it already has.  0, or -1 with the address in err. */
+int master_listeners_open(struct master_listeners *out,
+    const struct conf_listen *want, size_t n,
+    const struct master_listeners *reuse, char *err, size_t errlen);
+/* Close the sockets of l not also present in keep (may be NULL). */
+void master_listeners_close(struct master_listeners *l,
+    const struct master_listeners *keep);
+/* Create a listening Unix socket at path (stale one removed) with mode.
+ * Returns the fd or -errno. */
+int master_listen_unix(const char *path, unsigned mode);
+
+/* ---- master_spawn.c: fork, lay out fds, drop, exec ---- */
+
+struct master_spawn {
+	const char *path;		/* absolute program path */
+	const char *conf_path;		/* "" : no -c */
+	const struct master_user *user;	/* NULL: stay as we are */
+	const int *fds;			/* inherited, become 3, 4, ... */
+	const char *const *roles;	/* MTA_FDS role of each fd */
+	size_t nfds;
+};
+
+/* "MTA_FDS=role:3,role:4,..." into out (reset first).  0 or -EINVAL. */
+int master_fds_env(const char *const *roles, size_t n, struct buf *out);
+/* Child side: move src[i] to MTA_FD_BASE + i and close every other fd
+ * above 2.  0 or -errno. */
+int master_fds_layout(const int *src, size_t n);
+/* A NULL-terminated copy of env without MTA_FDS and MTA_CONF, plus extra
+ * (may be NULL).  Free with free() (one allocation). */
+char **master_env_build(char *const *env, const char *extra);
+/* Find a daemon: exe_dir/name, then exe_dir/../libexec/mta/name.
+ * 0, or -ENOENT. */
+int master_find_program(const char *exe_dir, const char *name, char *out,
+    size_t outlen);
+/* Directory of the running binary (/proc/self/exe).  0 or -errno. */
+int master_exe_dir(char *out, size_t outlen);
+/* Fork and exec s; the child is in its own process group and gets SIGTERM
+ * when the master dies.  Returns the pid or -errno. */
+pid_t master_spawn(const struct master_spawn *s);
+
+/* ---- master_backoff.c: restart delays ---- */
+
+/* The delay before restarting a daemon that ran for ran_ms after a
+ * previous delay of prev s (0: none yet): 1 s doubling to 60 s, back to
+ * 1 s after 60 s of healthy running. */
+unsigned master_backoff_next(unsigned prev, long long ran_ms);
+
+/* ---- master_status.c: run/status for mtactl ---- */
+
+enum master_state {
+	MASTER_RUNNING,		/* pid is alive */
+	MASTER_RESTARTING,	/* died; waiting for its backoff */
+	MASTER_STOPPING,	/* SIGTERM sent */
+};
+
+struct master_status_line {
+	const char *name;
+	pid_t pid;		/* 0: none */
+	enum master_state state;
+};
+
+/* The word used in run/status and by mtactl for a state. */
+const char *master_state_name(enum master_state s);
+/* Format lines "name pid state\n" (pid "-" when none) into out. */
+void master_status_format(const struct master_status_line *v, size_t n,
+    struct buf *out);
+/* Write run/status atomically (tmp + rename).  0 or -errno. */
+int master_status_write(const char *state_dir,
+    const struct master_status_line *v, size_t n);
+
+/* ---- master_daemon.c: detach from the terminal ---- */
+
+/* Fork; the parent waits until the child calls master_daemon_ready() (then
+ * exits 0) or exits (then exits with its status).  The child gets a new
+ * session and stdin on /dev/null.  Returns in the child only. */
+void master_daemon_start(void);
+/* Child: send stdout/stderr to log_path (append) and release the parent. */
+int master_daemon_ready(const char *log_path);
+
+/* ---- master_child.c, master_loop.c, master_reload.c: the supervisor ---- */
+
+enum master_kind { MASTER_QWRITER, MASTER_SMTPD };
+
+struct master_child {
+	enum master_kind kind;
+	enum master_state state;
+	pid_t pid;			/* 0 while waiting to restart */
+	unsigned gen;			/* config generation it runs */
+	unsigned backoff;		/* last restart delay, s */
+	long long started_ms;		/* monotonic */
+	long long due_ms;		/* restart at / SIGKILL at */
+	int replace;			/* qwriter: start a new one on exit */
+};
+
+struct master {
+	struct conf conf;
+	const char *conf_arg;		/* -c as given, or NULL */
+	char conf_path[4096];		/* absolute, "" : embedded defaults */
+	char prog_smtpd[4096], prog_qwriter[4096];
+	char qwriter_sock[4096];
+	struct master_users users;
+	struct master_listeners smtp;
+	int qwriter_fd, pid_fd, sig_fd;
+	unsigned gen;
+	int stopping;			/* 0, 1: draining smtpd, 2: qwriter */
+	long long stop_deadline_ms;
+	struct master_child *kids;
+	size_t nkids, capkids;
+};
+
+/* Milliseconds on the monotonic clock. */
+long long master_now_ms(void);
+/* Start one daemon of kind for the current generation. */
+void master_child_start(struct master *m, struct master_child *k);
+/* Add a slot of kind and start it. */
+struct master_child *master_child_add(struct master *m, enum master_kind kind);
+/* Account for an exited pid: schedule a restart, or forget the slot. */
+void master_child_exited(struct master *m, pid_t pid, int status);
+/* Start the daemons whose backoff has expired, SIGKILL overdue ones. */
+void master_child_timers(struct master *m);
+/* Milliseconds until the next timer (-1: none). */
+int master_child_next_timer(const struct master *m);
+/* SIGTERM every child of kind (older than gen when gen != 0). */
+void master_child_stop(struct master *m, enum master_kind kind, unsigned gen,
+    unsigned grace_s);
+/* Number of live or pending children of kind. */
+size_t master_child_count(const struct master *m, enum master_kind kind);
+/* Rewrite run/status from the table. */
+void master_child_status(const struct master *m);
+
+/* Block the signals the loop reads and open the signalfd.  0 or -errno. */
+int master_signals_init(struct master *m);
+/* Run until stopped; returns the exit status. */
+int master_loop(struct master *m);
+/* SIGHUP: re-read the config and replace what changed. */
+void master_reload(struct master *m);
+#endif

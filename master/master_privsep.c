@@ -1,0 +1,174 @@
+/* master_privsep: the daemons' unprivileged users and the one function
+ * that drops to them.  The drop runs in the forked child before exec, in
+ * one fixed order (groups, gid, uid, no_new_privs) and is verified after;
+ * any failure kills the child rather than exec a daemon as root.
+ * Started as a normal user there is nothing to drop (users.on = 0). */
+#include "master/master.h"
+#include "lib/mem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int master_user_get(const char *name, const char *key,
+    struct master_user *u, char *err, size_t errlen)
+{
+	struct passwd *pw;
+
+	errno = 0;
+	pw = getpwnam(name);
+	if (pw == NULL) {
+		snprintf(err, errlen, "%s = %s: no such user; create the "
+		    "daemon users with scripts/mkusers (or make install)",
+		    key, name);
+		return -1;
+	}
+	if (pw->pw_uid == 0 || pw->pw_gid == 0) {
+		snprintf(err, errlen, "%s = %s: uid or gid 0; the daemons "
+		    "must run as unprivileged users", key, name);
+		return -1;
+	}
+	snprintf(u->name, sizeof(u->name), "%s", name);
+	u->uid = pw->pw_uid;
+	u->gid = pw->pw_gid;
+	return 0;
+}
+
+int master_users_lookup(const struct conf *c, struct master_users *u,
+    char *err, size_t errlen)
+{
+	memset(u, 0, sizeof(*u));
+	if (geteuid() != 0)
+		return 0;
+	u->on = 1;
+	if (master_user_get(c->user_smtpd, "user_smtpd", &u->smtpd, err,
+	    errlen) < 0 ||
+	    master_user_get(c->user_queue, "user_queue", &u->queue, err,
+	    errlen) < 0)
+		return -1;
+	if (u->smtpd.uid == u->queue.uid) {
+		snprintf(err, errlen, "user_smtpd and user_queue are the same "
+		    "user (%s): smtpd must not be able to write the spool",
+		    u->smtpd.name);
+		return -1;
+	}
+	return 0;
+}
+
+#define PRIVSEP_FAIL(step) do { \
+	snprintf(err, errlen, "%s: %s", step, strerror(errno)); \
+	return -1; \
+} while (0)
+
+/* After the drop: every id is the target and root cannot come back. */
+static int master_privsep_verify(const struct master_user *u, char *err,
+    size_t errlen)
+{
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+
+	if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0)
+		PRIVSEP_FAIL("getresuid");
+	if (ru != u->uid || eu != u->uid || su != u->uid ||
+	    rg != u->gid || eg != u->gid || sg != u->gid) {
+		snprintf(err, errlen, "ids not dropped to %s", u->name);
+		return -1;
+	}
+	if (getgroups(0, NULL) != 0) {
+		snprintf(err, errlen, "supplementary groups remain");
+		return -1;
+	}
+	if (setuid(0) == 0 || setgid(0) == 0) {
+		snprintf(err, errlen, "root regained after the drop");
+		return -1;
+	}
+	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1) {
+		snprintf(err, errlen, "no_new_privs not set");
+		return -1;
+	}
+	return 0;
+}
+
+int master_privsep_drop(const struct master_user *u, char *err, size_t errlen)
+{
+	if (setgroups(0, NULL) < 0)
+		PRIVSEP_FAIL("setgroups");
+	if (setresgid(u->gid, u->gid, u->gid) < 0)
+		PRIVSEP_FAIL("setresgid");
+	if (setresuid(u->uid, u->uid, u->uid) < 0)
+		PRIVSEP_FAIL("setresuid");
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		PRIVSEP_FAIL("prctl(PR_SET_NO_NEW_PRIVS)");
+	return master_privsep_verify(u, err, errlen);
+}
+
+/* Child side of master_privsep_check: what the daemon will need. */
+static int master_privsep_probe(const char *prog, const char *conf_path,
+    const char *sock, char *err, size_t errlen)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (access(prog, X_OK) < 0)
+		PRIVSEP_FAIL(prog);
+	if (conf_path[0] != '\0') {
+		if ((fd = open(conf_path, O_RDONLY | O_CLOEXEC)) < 0)
+			PRIVSEP_FAIL(conf_path);
+		close(fd);
+	}
+	if (sock == NULL)
+		return 0;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		PRIVSEP_FAIL("socket");
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		close(fd);
+		PRIVSEP_FAIL(sock);
+	}
+	close(fd);
+	return 0;
+}
+
+int master_privsep_check(const struct master_user *u, const char *prog,
+    const char *conf_path, const char *sock, char *err, size_t errlen)
+{
+	int pfd[2], status = -1;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		PRIVSEP_FAIL("pipe");
+	if ((pid = fork()) < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		PRIVSEP_FAIL("fork");
+	}
+	if (pid == 0) {
+		close(pfd[0]);
+		if (master_privsep_drop(u, err, errlen) == 0 &&
+		    master_privsep_probe(prog, conf_path, sock, err, errlen) == 0)
+			_exit(0);
+		(void)!write(pfd[1], err, strlen(err));
+		_exit(1);
+	}
+	close(pfd[1]);
+	n = read(pfd[0], err, errlen - 1);
+	close(pfd[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (n <= 0)
+		snprintf(err, errlen, "check as %s failed", u->name);
+	else
+		err[n] = '\0';
+	return -1;
+}
