@@ -64,7 +64,12 @@ run: deps all
 	$(BIN)/mta-master -F
 
 bench: all
-	@./bench/run
+	@./bench/run --peer postfix
+
+# libFuzzer targets (clang): FUZZ_SECONDS each.
+FUZZ_SECONDS ?= 300
+fuzz:
+	@./tests/fuzz/run $(FUZZ_SECONDS)
 
 install: all
 	./scripts/install "$(DESTDIR)" "$(PREFIX)" "$(BIN)"

@@ -291,7 +291,7 @@ int addr_parse_path(const char *s, size_t len, unsigned flags, struct addr *a,
 	if (!bracket && (flags & ADDR_NEED_BRACKETS))
 		return ADDR_ESYNTAX;
 	c.pos = bracket ? 1 : 0;
-	if (bracket ? peek(&c) == '>' : at_bare_end(&c))
+	if (bracket ? peek(&c) == '>' : len == 0)
 		return parse_null(&c, bracket, a, end);
 	if (is_postmaster(&c, bracket)) {
 		lo = c.pos;

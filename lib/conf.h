@@ -71,17 +71,20 @@ struct conf {
 	unsigned smtpd_line_limit;	/* bytes of a command line, CRLF incl. */
 	unsigned smtpd_error_limit;	/* errors before the session is closed */
 	unsigned smtpd_max_connections;	/* per worker process */
-	char smtpd_bare_lf[16];		/* "reject" (default) or "normalize" */
+	char smtpd_bare_lf[16];		/* "normalize" (default) or "reject" */
 	unsigned queue_checkpoint_ms;	/* journal checkpoint interval */
 	char user_smtpd[64], user_queue[64], user_remote[64], user_local[64];
 };
 
-/* Fill c with the embedded defaults. */
+/* Fill c with the embedded defaults (c is overwritten, not freed: call
+ * conf_free first when reusing a loaded conf). */
 void conf_defaults(struct conf *c);
 /* Parse the file at path into c (defaults first).  0, or -1 with a
- * "file:line: message" in err. */
+ * "file:line: message" in err; on error c holds nothing to free. */
 int conf_load_file(struct conf *c, const char *path, char *err, size_t errlen);
-/* Parse text as if read from "name" (for tests and fuzzing). */
+/* Parse text[0..len) (NULs are errors, not terminators) as if read from
+ * the file "name": name is both the prefix of error messages
+ * ("name:line: message") and what c->path is set to. */
 int conf_load_string(struct conf *c, const char *name, const char *text,
     size_t len, char *err, size_t errlen);
 /* The lookup order of INTERFACE.md; path may be NULL. */

@@ -2,6 +2,7 @@
  * numeric forms are parsed by hand; names go to getaddrinfo (numeric
  * first, so tests and loopback configs never need DNS). */
 #include "lib/netaddr.h"
+#include "lib/addr.h"
 #include "lib/mem.h"
 
 #include <arpa/inet.h>
@@ -124,6 +125,13 @@ static int seen_before(const struct sockaddr_storage *out,
 	return 0;
 }
 
+static int numeric_only;
+
+void netaddr_set_numeric_only(int on)
+{
+	numeric_only = on;
+}
+
 int netaddr_resolve(const char *host, unsigned port,
     struct sockaddr_storage *out, socklen_t *outlen, size_t max,
     const char **why)
@@ -135,6 +143,10 @@ int netaddr_resolve(const char *host, unsigned port,
 
 	if (max > 0 && netaddr_numeric(host, port, &out[0], &outlen[0]) == 0)
 		return 1;
+	if (numeric_only) {
+		*why = "host names are disabled";
+		return -EINVAL;
+	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
@@ -159,6 +171,92 @@ int netaddr_resolve(const char *host, unsigned port,
 		return -ENOENT;
 	}
 	return (int)n;
+}
+
+int netaddr_parse_listen(const char *item, struct conf_listen *l, size_t *n,
+    size_t max, const char **why)
+{
+	struct sockaddr_storage ss[CONF_LIST_MAX];
+	socklen_t len[CONF_LIST_MAX];
+	char host[256];
+	int port, br, got;
+
+	if (strlen(item) >= sizeof(l->text)) {
+		*why = "too long";
+		return -EINVAL;
+	}
+	if (netaddr_split(item, host, sizeof(host), &port, &br, why) < 0)
+		return -EINVAL;
+	if (port < 0) {
+		*why = "missing :port";
+		return -EINVAL;
+	}
+	got = netaddr_resolve(host, (unsigned)port, ss, len, ARRAY_LEN(ss),
+	    why);
+	if (got < 0)
+		return got;
+	if (*n + (size_t)got > max) {
+		*why = "too many addresses";
+		return -E2BIG;
+	}
+	for (int i = 0; i < got; i++, (*n)++) {
+		l[*n].addr = ss[i];
+		l[*n].addrlen = len[i];
+		snprintf(l[*n].text, sizeof(l->text), "%s", item);
+	}
+	return 0;
+}
+
+int netaddr_parse_server(const char *item, unsigned defport,
+    struct conf_listen *l, const char **why)
+{
+	char host[256];
+	int port, br;
+
+	if (strlen(item) >= sizeof(l->text)) {
+		*why = "too long";
+		return -EINVAL;
+	}
+	if (netaddr_split(item, host, sizeof(host), &port, &br, why) < 0)
+		return -EINVAL;
+	if (port == 0) {
+		*why = "bad port (1..65535)";
+		return -EINVAL;
+	}
+	if (netaddr_numeric(host, port < 0 ? defport : (unsigned)port,
+	    &l->addr, &l->addrlen) < 0) {
+		*why = "not a numeric IP address";
+		return -EINVAL;
+	}
+	snprintf(l->text, sizeof(l->text), "%s", item);
+	return 0;
+}
+
+int netaddr_parse_hop(const char *val, unsigned defport, struct conf_hop *h,
+    const char **why)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int port, br;
+
+	memset(h, 0, sizeof(*h));
+	if (netaddr_split(val, h->host, sizeof(h->host), &port, &br, why) < 0)
+		goto bad;
+	if (port == 0) {
+		*why = "bad port (1..65535)";
+		goto bad;
+	}
+	if (netaddr_numeric(h->host, 0, &ss, &len) < 0 &&
+	    addr_valid_domain(h->host, strlen(h->host), 0) != 0) {
+		*why = "bad host name";
+		goto bad;
+	}
+	h->port = port < 0 ? defport : (unsigned)port;
+	h->no_mx = br;
+	return 0;
+bad:
+	memset(h, 0, sizeof(*h));
+	return -EINVAL;
 }
 
 static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,

@@ -1,0 +1,145 @@
+/* Unit tests for master_privsep: the one drop path (as root, in a forked
+ * child) and the user lookup's refusal when a daemon user is missing. */
+#include <criterion/criterion.h>
+
+#include "master/master.h"
+#include "lib/mem.h"
+
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int user_nobody(struct master_user *u)
+{
+	struct passwd *pw = getpwnam("nobody");
+
+	if (pw == NULL)
+		return -1;
+	snprintf(u->name, sizeof(u->name), "nobody");
+	u->uid = pw->pw_uid;
+	u->gid = pw->pw_gid;
+	return 0;
+}
+
+Test(master_privsep, drop_is_complete_and_irreversible)
+{
+	struct master_user u;
+	char err[256];
+	int status;
+	pid_t pid;
+
+	if (geteuid() != 0 || user_nobody(&u) < 0)
+		cr_skip_test("needs root and user nobody");
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		gid_t g[1];
+		if (master_privsep_drop(&u, err, sizeof(err)) < 0)
+			_exit(1);
+		/* Independently of the built-in verification: */
+		if (getuid() != u.uid || geteuid() != u.uid ||
+		    getgid() != u.gid || getegid() != u.gid)
+			_exit(2);
+		if (getgroups(1, g) != 0)
+			_exit(3);
+		if (setuid(0) == 0 || seteuid(0) == 0)
+			_exit(4);
+		if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
+			_exit(5);
+		_exit(0);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status));
+	cr_assert_eq(WEXITSTATUS(status), 0, "check %d", WEXITSTATUS(status));
+}
+
+Test(master_privsep, drop_fails_without_root)
+{
+	struct master_user u = { "x", 12345, 12345 };
+	char err[256];
+	int status;
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		/* Become unprivileged first (if root) so the drop must fail. */
+		if (geteuid() == 0) {
+			struct master_user n;
+
+			if (user_nobody(&n) < 0 ||
+			    master_privsep_drop(&n, err, sizeof(err)) < 0)
+				_exit(2);
+		}
+		_exit(master_privsep_drop(&u, err, sizeof(err)) < 0 &&
+		    strstr(err, "set") != NULL ? 0 : 1);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert_eq(WEXITSTATUS(status), 0);
+}
+
+Test(master_privsep, missing_user_says_how_to_create_it)
+{
+	struct conf *c = xcalloc(1, sizeof(*c));
+	struct master_users u;
+	char err[512];
+
+	conf_defaults(c);
+	snprintf(c->user_smtpd, sizeof(c->user_smtpd), "no-such-user-xyz");
+	if (geteuid() != 0) {
+		cr_assert_eq(master_users_lookup(c, &u, err, sizeof(err)), 0);
+		cr_assert_eq(u.on, 0, "not root: privilege separation is off");
+	} else {
+		cr_assert_eq(master_users_lookup(c, &u, err, sizeof(err)), -1);
+		cr_assert_not_null(strstr(err, "no-such-user-xyz"), "%s", err);
+		cr_assert_not_null(strstr(err, "scripts/mkusers"), "%s", err);
+	}
+	conf_free(c);
+	free(c);
+}
+
+Test(master_privsep, smtpd_and_queue_must_differ)
+{
+	struct conf *c = xcalloc(1, sizeof(*c));
+	struct master_users u;
+	char err[512];
+
+	if (geteuid() != 0 || getpwnam("nobody") == NULL)
+		cr_skip_test("needs root and user nobody");
+	conf_defaults(c);
+	snprintf(c->user_smtpd, sizeof(c->user_smtpd), "nobody");
+	snprintf(c->user_queue, sizeof(c->user_queue), "nobody");
+	cr_assert_eq(master_users_lookup(c, &u, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "same"), "%s", err);
+	conf_free(c);
+	free(c);
+}
+
+Test(master_privsep, check_reports_what_the_user_cannot_reach)
+{
+	char dir[] = "/tmp/test_master_privsep.XXXXXX", conf[256], err[512];
+	struct master_user u;
+	FILE *f;
+
+	if (geteuid() != 0 || user_nobody(&u) < 0)
+		cr_skip_test("needs root and user nobody");
+	cr_assert_not_null(mkdtemp(dir));	/* 0700: nobody cannot enter */
+	snprintf(conf, sizeof(conf), "%s/mta.conf", dir);
+	f = fopen(conf, "w");
+	cr_assert_not_null(f);
+	fclose(f);
+	cr_assert_eq(master_privsep_check(&u, "/bin/sh", conf, NULL, err,
+	    sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, conf), "%s", err);
+	chmod(dir, 0755);
+	chmod(conf, 0644);
+	cr_assert_eq(master_privsep_check(&u, "/bin/sh", conf, NULL, err,
+	    sizeof(err)), 0, "%s", err);
+	unlink(conf);
+	rmdir(dir);
+}
