@@ -20,6 +20,7 @@
 #define MASTER_DRAIN_SEC 30		/* s before SIGKILL on stop */
 #define MASTER_RELOAD_DRAIN_SEC 300	/* s old workers may finish sessions */
 #define MASTER_BACKLOG 4096
+#define MASTER_BIND_RETRY_MS 3000	/* EADDRINUSE right after a crash */
 #define MASTER_FDS_MAX (CONF_LIST_MAX + 8)	/* inherited fds per child */
 #define MASTER_STATUS_FILE "status"	/* run/status: "name pid state" */
 #define MASTER_LOG_FILE "mta.log"	/* log/mta.log when daemonized */
@@ -175,14 +176,19 @@ void master_status_format(const struct master_status_line *v, size_t n,
 int master_status_write(const char *state_dir,
     const struct master_status_line *v, size_t n);
 
+/* Remove run/status (the master has stopped). */
+void master_status_remove(const char *state_dir);
+
 /* ---- master_daemon.c: detach from the terminal ---- */
 
-/* Fork; the parent waits until the child calls master_daemon_ready() (then
- * exits 0) or exits (then exits with its status).  The child gets a new
- * session and stdin on /dev/null.  Returns in the child only. */
+/* Fork; the parent waits until the child calls master_daemon_release()
+ * (then exits 0) or exits (then exits with its status).  The child gets a
+ * new session and stdin on /dev/null.  Returns in the child only. */
 void master_daemon_start(void);
-/* Child: send stdout/stderr to log_path (append) and release the parent. */
-int master_daemon_ready(const char *log_path);
+/* Child: send stdout/stderr to log_path (append).  0 or -errno. */
+int master_daemon_log(const char *log_path);
+/* Child: the master is up; let the waiting parent exit 0. */
+void master_daemon_release(void);
 
 /* ---- master_child.c, master_loop.c, master_reload.c: the supervisor ---- */
 

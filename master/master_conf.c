@@ -118,11 +118,11 @@ int master_listen_same(const struct conf_listen *a, size_t na,
 
 int master_qwriter_changed(const struct conf *old, const struct conf *new)
 {
-	/* What mta-qwriter reads: its user, size and recipient limits, the
-	 * checkpoint interval, and the host name it stamps on local mail. */
+	/* What mta-qwriter reads (queue/qwriter_setup.c): its user, the
+	 * smtpd user it trusts as a peer, the size limit and the checkpoint
+	 * interval.  A restart makes clients retry (451) for a moment. */
 	return strcmp(old->user_queue, new->user_queue) != 0 ||
-	    strcmp(old->hostname, new->hostname) != 0 ||
+	    strcmp(old->user_smtpd, new->user_smtpd) != 0 ||
 	    old->message_size_limit != new->message_size_limit ||
-	    old->max_recipients != new->max_recipients ||
 	    old->queue_checkpoint_ms != new->queue_checkpoint_ms;
 }

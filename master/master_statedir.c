@@ -104,14 +104,21 @@ static int master_statedir_spool(const char *state_dir,
     const struct master_user *queue, char *err, size_t errlen)
 {
 	char path[4096];
+	struct stat st;
 	size_t i;
+	int walk;
 
+	/* Walking a big queue is slow: only when spool/ changes hands. */
+	if (master_path(path, sizeof(path), state_dir, "spool") < 0)
+		goto fail;
+	walk = queue != NULL && lstat(path, &st) == 0 &&
+	    (st.st_uid != queue->uid || st.st_gid != queue->gid);
 	for (i = 0; i < ARRAY_LEN(master_spool_dirs); i++) {
 		if (master_path(path, sizeof(path), state_dir,
 		    master_spool_dirs[i]) < 0 || master_dir(path, 0700, queue) < 0)
 			goto fail;
 	}
-	if (queue == NULL)
+	if (!walk)
 		return 0;
 	/* Files left by an earlier run as another user: hand them over. */
 	master_chown_to = queue;

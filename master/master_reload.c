@@ -1,0 +1,109 @@
+/* master_reload: SIGHUP.  Re-read the config; on any error log it and keep
+ * running as before.  Otherwise start a new generation of smtpd workers
+ * (on the new listeners, kept sockets shared), SIGTERM the old ones, and
+ * restart the queue writer only if its settings changed — one writer at a
+ * time: the new one starts when the old one has exited. */
+#include "master/master.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Everything that can fail, before anything changes.  0 or -1 (logged). */
+static int master_reload_prepare(struct master *m, struct conf *nc,
+    char *path, size_t pathlen, struct master_users *nu,
+    struct master_listeners *nl)
+{
+	char err[CONF_ERR_MAX + 2 * sizeof(nc->state_dir) + 128];
+
+	if (master_conf_load(nc, m->conf_arg, path, pathlen, err,
+	    sizeof(err)) < 0)
+		goto fail;
+	if (strcmp(nc->state_dir, m->conf.state_dir) != 0) {
+		snprintf(err, sizeof(err), "state_dir changed from %s to %s: "
+		    "restart the master to move it", m->conf.state_dir,
+		    nc->state_dir);
+		goto fail;
+	}
+	if (master_users_lookup(nc, nu, err, sizeof(err)) < 0)
+		goto fail;
+	if (nu->on && (master_privsep_check(&nu->smtpd, m->prog_smtpd, path,
+	    m->qwriter_sock, err, sizeof(err)) < 0 ||
+	    master_privsep_check(&nu->queue, m->prog_qwriter, path, NULL, err,
+	    sizeof(err)) < 0))
+		goto fail;
+	if (master_listeners_open(nl, nc->smtp_listen, nc->n_smtp_listen,
+	    &m->smtp, err, sizeof(err)) < 0)
+		goto fail;
+	return 0;
+fail:
+	log_warn("reload failed, keeping the running configuration: %s", err);
+	return -1;
+}
+
+/* Queue writer: replace it after it exits (never two at once). */
+static void master_reload_qwriter(struct master *m)
+{
+	long long now = master_now_ms();
+	size_t i;
+
+	for (i = 0; i < m->nkids; i++) {
+		struct master_child *k = &m->kids[i];
+
+		if (k->kind != MASTER_QWRITER || k->state != MASTER_RUNNING)
+			continue;	/* a pending restart picks up the new conf */
+		kill(k->pid, SIGTERM);
+		k->state = MASTER_STOPPING;
+		k->replace = 1;
+		k->due_ms = now + (long long)MASTER_DRAIN_SEC * 1000;
+	}
+}
+
+void master_reload(struct master *m)
+{
+	struct conf *nc = xcalloc(1, sizeof(*nc));
+	struct master_users nu;
+	struct master_listeners *nl = xcalloc(1, sizeof(*nl));
+	char path[sizeof(m->conf_path)], err[512];
+	int qw;
+	unsigned i;
+
+	log_info("SIGHUP: reloading the configuration");
+	if (master_reload_prepare(m, nc, path, sizeof(path), &nu, nl) < 0) {
+		conf_free(nc);
+		free(nc);
+		free(nl);
+		return;
+	}
+	qw = master_qwriter_changed(&m->conf, nc) ||
+	    strcmp(path, m->conf_path) != 0;
+	if (qw && nu.on && nu.queue.uid != m->users.queue.uid &&
+	    master_statedir_setup(nc->state_dir, &nu.queue, err,
+	    sizeof(err)) < 0)
+		log_warn("reload: %s", err);
+	if (!master_listen_same(m->conf.smtp_listen, m->conf.n_smtp_listen,
+	    nc->smtp_listen, nc->n_smtp_listen))
+		log_info("reload: smtp_listen changed");
+	if (qw)
+		log_info("reload: the queue writer's settings changed; "
+		    "restarting it");
+	master_listeners_close(&m->smtp, nl);
+	m->smtp = *nl;
+	conf_free(&m->conf);
+	m->conf = *nc;		/* the heap parts move with it */
+	memcpy(m->conf_path, path, sizeof(path));
+	m->users = nu;
+	m->gen++;
+	for (i = 0; i < m->conf.smtpd_workers; i++)
+		master_child_add(m, MASTER_SMTPD);
+	master_child_stop(m, MASTER_SMTPD, m->gen, MASTER_RELOAD_DRAIN_SEC);
+	if (qw)
+		master_reload_qwriter(m);
+	master_child_status(m);
+	log_info("reloaded configuration from %s",
+	    m->conf_path[0] ? m->conf_path : "(defaults)");
+	free(nc);
+	free(nl);
+}

@@ -1,0 +1,214 @@
+/* master_spawn: start one daemon.  Everything that allocates (argv, env,
+ * MTA_FDS) is built before fork; the child only moves fds into place
+ * (lib/fds.h: from 3 upward, everything else closed), resets signals,
+ * drops privileges (master_privsep.c) and execs.  A child that cannot do
+ * any of that exits 127 and the supervisor restarts it with backoff. */
+#include "master/master.h"
+#include "lib/fds.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+extern char **environ;
+
+int master_fds_env(const char *const *roles, size_t n, struct buf *out)
+{
+	size_t i;
+
+	buf_reset(out);
+	buf_puts(out, MTA_FDS_ENV "=");
+	for (i = 0; i < n; i++) {
+		if (roles[i][0] == '\0' || strpbrk(roles[i], ":,=") != NULL)
+			return -EINVAL;
+		buf_printf(out, "%s%s:%zu", i ? "," : "", roles[i],
+		    MTA_FD_BASE + i);
+	}
+	buf_cstr(out);
+	return 0;
+}
+
+int master_fds_layout(const int *src, size_t n)
+{
+	int tmp[MASTER_FDS_MAX];
+	int above = MTA_FD_BASE + (int)n;
+	size_t i;
+
+	if (n > MASTER_FDS_MAX)
+		return -EINVAL;
+	/* First out of the way (a source may sit on another's target)... */
+	for (i = 0; i < n; i++) {
+		tmp[i] = fcntl(src[i], F_DUPFD_CLOEXEC, above);
+		if (tmp[i] < 0)
+			return -errno;
+		if (tmp[i] >= above)
+			above = tmp[i] + 1;
+	}
+	/* ...then into place; dup2 clears FD_CLOEXEC on the target. */
+	for (i = 0; i < n; i++)
+		if (dup2(tmp[i], MTA_FD_BASE + (int)i) < 0)
+			return -errno;
+	if (close_range(MTA_FD_BASE + (unsigned)n, ~0U, 0) < 0) {
+		int fd, max = (int)sysconf(_SC_OPEN_MAX);
+
+		for (fd = MTA_FD_BASE + (int)n; fd < max; fd++)
+			close(fd);
+	}
+	return 0;
+}
+
+static int master_env_skip(const char *e)
+{
+	return strncmp(e, MTA_FDS_ENV "=", sizeof(MTA_FDS_ENV)) == 0 ||
+	    strncmp(e, "MTA_CONF=", 9) == 0;
+}
+
+/* Copy s (with its NUL) to p; returns the byte after it. */
+static char *master_env_put(char *p, const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	memcpy(p, s, n);
+	return p + n;
+}
+
+char **master_env_build(char *const *env, const char *extra)
+{
+	size_t n = 0, bytes = 0, i, k = 0, ptrs;
+	char **out, *p;
+
+	for (i = 0; env != NULL && env[i] != NULL; i++) {
+		if (master_env_skip(env[i]))
+			continue;
+		n++;
+		bytes = size_add(bytes, strlen(env[i]) + 1);
+	}
+	if (extra != NULL)
+		bytes = size_add(bytes, strlen(extra) + 1);
+	if (__builtin_mul_overflow(n + 2, sizeof(char *), &ptrs))
+		panic("environment too large");
+	/* One block: the pointer array, then the strings. */
+	out = xmalloc(size_add(ptrs, bytes));
+	p = (char *)(out + n + 2);
+	for (i = 0; env != NULL && env[i] != NULL; i++) {
+		if (master_env_skip(env[i]))
+			continue;
+		out[k++] = p;
+		p = master_env_put(p, env[i]);
+	}
+	if (extra != NULL) {
+		out[k++] = p;
+		master_env_put(p, extra);
+	}
+	out[k] = NULL;
+	return out;
+}
+
+int master_exe_dir(char *out, size_t outlen)
+{
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n < 0)
+		return -errno;
+	exe[n] = '\0';
+	if (snprintf(out, outlen, "%s", dirname(exe)) >= (int)outlen)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int master_find_program(const char *exe_dir, const char *name, char *out,
+    size_t outlen)
+{
+	char path[4096];
+	int n, i;
+
+	for (i = 0; i < 2; i++) {
+		/* Next to us (build/bin, or all in one dir), then installed. */
+		if (i == 0)
+			n = snprintf(path, sizeof(path), "%s/%s", exe_dir, name);
+		else
+			n = snprintf(path, sizeof(path), "%s/../libexec/mta/%s",
+			    exe_dir, name);
+		if (n < 0 || (size_t)n >= sizeof(path))
+			continue;
+		if (access(path, X_OK) == 0)
+			return master_abs_path(path, out, outlen);
+	}
+	return -ENOENT;
+}
+
+/* The child between fork and exec: never returns. */
+static void master_spawn_child(const struct master_spawn *s, char **argv,
+    char **envp, pid_t parent) __attribute__((noreturn));
+static void master_spawn_child(const struct master_spawn *s, char **argv,
+    char **envp, pid_t parent)
+{
+	sigset_t none;
+	char err[256];
+	int rc;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	/* Own process group: a terminal's ^C reaches only the master, which
+	 * then stops the daemons in order. */
+	setpgid(0, 0);
+	umask(077);
+	if ((rc = master_fds_layout(s->fds, s->nfds)) < 0) {
+		log_warn("%s: cannot set up inherited fds: %s", argv[0],
+		    strerror(-rc));
+		_exit(127);
+	}
+	if (s->user != NULL && master_privsep_drop(s->user, err,
+	    sizeof(err)) < 0) {
+		log_warn("%s: cannot drop privileges to %s: %s", argv[0],
+		    s->user->name, err);
+		_exit(127);
+	}
+	/* After the drop (a credential change clears it): die with us. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+	if (getppid() != parent)
+		_exit(0);
+	execve(s->path, argv, envp);
+	log_warn("cannot execute %s: %s", s->path, strerror(errno));
+	_exit(127);
+}
+
+pid_t master_spawn(const struct master_spawn *s)
+{
+	struct buf fdsvar;
+	const char *name = strrchr(s->path, '/');
+	char *argv[4] = { NULL };
+	char **envp;
+	pid_t parent = getpid(), pid;
+	int e;
+
+	buf_init(&fdsvar, 0);
+	if (master_fds_env(s->roles, s->nfds, &fdsvar) < 0) {
+		buf_free(&fdsvar);
+		return -EINVAL;
+	}
+	envp = master_env_build(environ, fdsvar.data);
+	argv[0] = (char *)(name != NULL ? name + 1 : s->path);
+	if (s->conf_path[0] != '\0') {
+		argv[1] = (char *)"-c";
+		argv[2] = (char *)s->conf_path;
+	}
+	pid = fork();
+	if (pid == 0)
+		master_spawn_child(s, argv, envp, parent);
+	e = errno;
+	free(envp);
+	buf_free(&fdsvar);
+	return pid < 0 ? -e : pid;
+}

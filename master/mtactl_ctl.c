@@ -1,0 +1,236 @@
+/* mtactl_ctl: controlling the master.  Whether a master runs is decided by
+ * the lock on run/master.pid (master_pidfile.c), never by the number alone,
+ * so a stale pid file after kill -9 reads as "not running".  start runs
+ * mta-master (which returns only once it is up, or with its error), stop
+ * and reload are signals, status prints run/status as the master wrote it. */
+#include "master/mtactl.h"
+#include "master/master.h"
+#include "lib/mem.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+void mtactl_conf(struct mtactl *ctl)
+{
+	char err[CONF_ERR_MAX + 64];
+
+	if (ctl->loaded)
+		return;
+	if (master_conf_load(&ctl->conf, ctl->conf_arg, ctl->conf_path,
+	    sizeof(ctl->conf_path), err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		exit(2);
+	}
+	ctl->loaded = 1;
+}
+
+static void mtactl_sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* The running master's pid; 0 if none (-EAGAIN while it starts up is
+ * waited out briefly).  Errors are printed and give -1. */
+static pid_t mtactl_running(struct mtactl *ctl)
+{
+	pid_t pid;
+	int i;
+
+	for (i = 0; i < 20; i++) {
+		pid = master_pidfile_running(ctl->conf.state_dir);
+		if (pid != -EAGAIN)
+			break;
+		mtactl_sleep_ms(50);
+	}
+	if (pid < 0) {
+		fprintf(stderr, "mtactl: %s/run/master.pid: %s\n",
+		    ctl->conf.state_dir, strerror(-pid));
+		return -1;
+	}
+	return pid;
+}
+
+int mtactl_check(struct mtactl *ctl, int argc, char **argv)
+{
+	if (argc != 1)
+		return MTACTL_EX_USAGE;
+	mtactl_conf(ctl);
+	printf("%s: ok\n", ctl->conf.path);
+	return 0;
+}
+
+static int mtactl_signal(pid_t pid, int sig)
+{
+	if (kill(pid, sig) == 0)
+		return 0;
+	fprintf(stderr, "mtactl: cannot signal mta-master (pid %ld): %s\n",
+	    (long)pid, strerror(errno));
+	return -1;
+}
+
+int mtactl_reload(struct mtactl *ctl, int argc, char **argv)
+{
+	pid_t pid;
+
+	if (argc != 1)
+		return MTACTL_EX_USAGE;
+	mtactl_conf(ctl);		/* a broken config is not sent */
+	if ((pid = mtactl_running(ctl)) < 0)
+		return 1;
+	if (pid == 0) {
+		printf("mta: not running\n");
+		return 1;
+	}
+	if (mtactl_signal(pid, SIGHUP) < 0)
+		return 1;
+	printf("mta: reloading (pid %ld); the result is in the log\n",
+	    (long)pid);
+	return 0;
+}
+
+int mtactl_stop(struct mtactl *ctl, int argc, char **argv)
+{
+	pid_t pid, now;
+	int i;
+
+	if (argc != 1)
+		return MTACTL_EX_USAGE;
+	mtactl_conf(ctl);
+	if ((pid = mtactl_running(ctl)) < 0)
+		return 1;
+	if (pid == 0) {
+		printf("mta: not running\n");
+		return 0;
+	}
+	if (mtactl_signal(pid, SIGTERM) < 0)
+		return 1;
+	for (i = 0; i < MTACTL_STOP_WAIT_SEC * 10; i++) {
+		now = master_pidfile_running(ctl->conf.state_dir);
+		if (now == 0) {
+			printf("mta: stopped (pid %ld)\n", (long)pid);
+			return 0;
+		}
+		mtactl_sleep_ms(100);
+	}
+	fprintf(stderr, "mtactl: mta-master (pid %ld) still running after "
+	    "%d s\n", (long)pid, MTACTL_STOP_WAIT_SEC);
+	return 1;
+}
+
+int mtactl_status_line_ok(const char *line)
+{
+	char name[64], pid[16], state[16], extra;
+
+	if (sscanf(line, "%63s %15s %15s %c", name, pid, state, &extra) != 3)
+		return 0;
+	if (strspn(pid, "0123456789") != strlen(pid) && strcmp(pid, "-") != 0)
+		return 0;
+	return strcmp(state, "running") == 0 ||
+	    strcmp(state, "restarting") == 0 || strcmp(state, "stopping") == 0;
+}
+
+int mtactl_status(struct mtactl *ctl, int argc, char **argv)
+{
+	char path[4096], line[256];
+	pid_t pid;
+	FILE *f;
+
+	if (argc != 1)
+		return MTACTL_EX_USAGE;
+	mtactl_conf(ctl);
+	if ((pid = mtactl_running(ctl)) < 0)
+		return 1;
+	if (pid == 0) {
+		printf("mta: not running\n");
+		return 1;
+	}
+	printf("mta: running (pid %ld)\n", (long)pid);
+	if (snprintf(path, sizeof(path), "%s/run/%s", ctl->conf.state_dir,
+	    MASTER_STATUS_FILE) >= (int)sizeof(path) ||
+	    (f = fopen(path, "re")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (mtactl_status_line_ok(line))
+			fputs(line, stdout);
+	fclose(f);
+	return 0;
+}
+
+/* Run mta-master (no -F): it exits 0 once up, or with its error. */
+static int mtactl_run_master(struct mtactl *ctl, const char *master)
+{
+	char abs[4096];
+	char *argv[4] = { (char *)"mta-master", NULL, NULL, NULL };
+	int status;
+	pid_t pid;
+
+	if (ctl->conf_arg != NULL) {
+		if (master_abs_path(ctl->conf_arg, abs, sizeof(abs)) < 0)
+			return 1;
+		argv[1] = (char *)"-c";
+		argv[2] = abs;
+	}
+	fflush(stdout);
+	if ((pid = fork()) < 0) {
+		perror("mtactl: fork");
+		return 1;
+	}
+	if (pid == 0) {
+		execv(master, argv);
+		fprintf(stderr, "mtactl: %s: %s\n", master, strerror(errno));
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return 1;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 1;
+}
+
+int mtactl_start(struct mtactl *ctl, int argc, char **argv)
+{
+	char dir[4096], master[4096];
+	pid_t pid;
+	int rc, i;
+
+	if (argc != 1)
+		return MTACTL_EX_USAGE;
+	mtactl_conf(ctl);
+	if ((pid = mtactl_running(ctl)) < 0)
+		return 1;
+	if (pid > 0) {
+		printf("mta: already running (pid %ld)\n", (long)pid);
+		return 1;
+	}
+	if (master_exe_dir(dir, sizeof(dir)) < 0 ||
+	    snprintf(master, sizeof(master), "%s/mta-master", dir) >=
+	    (int)sizeof(master)) {
+		fprintf(stderr, "mtactl: cannot locate mta-master\n");
+		return 1;
+	}
+	if ((rc = mtactl_run_master(ctl, master)) != 0) {
+		fprintf(stderr, "mtactl: start failed (mta-master exited with "
+		    "status %d)\n", rc);
+		return rc;
+	}
+	for (i = 0; i < MTACTL_START_WAIT_SEC * 10; i++) {
+		if ((pid = master_pidfile_running(ctl->conf.state_dir)) > 0) {
+			printf("mta: started (pid %ld)\n", (long)pid);
+			return 0;
+		}
+		mtactl_sleep_ms(100);
+	}
+	fprintf(stderr, "mtactl: mta-master did not write %s/run/master.pid\n",
+	    ctl->conf.state_dir);
+	return 1;
+}
