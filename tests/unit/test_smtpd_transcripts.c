@@ -139,7 +139,8 @@ static int fake_begin(void *ctx, struct smtpd_qtxn *t,
 		logf_(f->log, " body=%s%s", e->body, e->smtputf8 ?
 		    " smtputf8" : "");
 		if (e->has_size)
-			logf_(f->log, " size=%llu", (unsigned long long)e->size);
+			logf_(f->log, " size=%llu",
+			    (unsigned long long)e->size);
 		buf_puts(f->log, "\r\n");
 		return 0;
 	}
@@ -502,7 +503,7 @@ static void directive(struct harness *h, char *d, struct buf *seg)
 	if (strncmp(d, "writer ", 7) == 0)
 		writer_directive(h, d + 7);
 	else if (strcmp(d, "eof") == 0)
-		smtpd_proto_eof(&h->s);
+		smtpd_proto_eof(&h->s, 0);
 	else if (strcmp(d, "timeout") == 0)
 		smtpd_proto_timeout(&h->s);
 	else if (strcmp(d, "shutdown") == 0)
@@ -599,7 +600,7 @@ static void replay(const char *in, size_t inlen, enum split split,
 	feed(h, &seg);
 	if (!h->closed) {
 		buf_puts(&h->log, "-- end of input\r\n");
-		smtpd_proto_eof(&h->s);
+		smtpd_proto_eof(&h->s, 0);
 	}
 	smtpd_proto_free(&h->s);
 	collapse(&h->log, result);
@@ -626,7 +627,8 @@ ParameterizedTestParameters(smtpd_transcripts, replay)
 	while ((e = readdir(d)) != NULL && n < T_MAX) {
 		size_t l = strlen(e->d_name);
 
-		if (l > 3 && l < T_NAME && strcmp(e->d_name + l - 3, ".in") == 0)
+		if (l > 3 && l < T_NAME &&
+		    strcmp(e->d_name + l - 3, ".in") == 0)
 			snprintf(t[n++].name, T_NAME, "%.*s", (int)(l - 3),
 			    e->d_name);
 	}

@@ -1,0 +1,25 @@
+/* smtpd_server: one mta-smtpd worker process.  Owns the ring, the
+ * provided-buffer ring, the listeners (multishot accept), the pool of
+ * connections, the periodic timer that sweeps deadlines, the signalfd
+ * (SIGTERM/SIGINT: stop accepting, let transactions in progress finish
+ * for a grace period, then 421 4.3.2 and exit 0) and the queue-writer
+ * client.  Wiring lives in smtpd_main.c; everything here is on the ring. */
+#ifndef SMTPD_SERVER_H
+#define SMTPD_SERVER_H
+#include <stddef.h>
+
+#include "lib/conf.h"
+
+#define SMTPD_RING_ENTRIES 4096
+#define SMTPD_RECV_BUFS 512		/* provided buffers (power of 2) */
+#define SMTPD_RECV_BUFSZ (16 * 1024)
+#define SMTPD_TICK_MS 1000		/* deadline sweep period */
+#define SMTPD_STOP_GRACE_MS 10000	/* SIGTERM: transactions may finish */
+#define SMTPD_LISTEN_MAX 64
+
+/* Bind and listen on every smtp_listen address (manual runs without the
+ * master).  Returns the number of sockets put in fds, or exits. */
+size_t smtpd_server_bind(const struct conf *c, int *fds, size_t max);
+/* Serve on the listening sockets until SIGTERM; returns the exit status. */
+int smtpd_server_run(const struct conf *c, const int *fds, size_t nfds);
+#endif
