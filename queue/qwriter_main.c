@@ -1,0 +1,50 @@
+/* mta-qwriter: the queue writer daemon.  Started by mta-master with
+ * `-c CONFIG` and the listening socket in MTA_FDS (role "qwriter"); run by
+ * hand it creates $state_dir/run/qwriter.sock itself.  This file only
+ * parses the arguments and wires the parts (qwriter_*.c). */
+#include "queue/qwriter.h"
+#include "lib/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: mta-qwriter [-c FILE]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	static struct conf conf;
+	static struct qw qw;
+	const char *path = NULL;
+	char err[CONF_ERR_MAX];
+	int ch, rc;
+
+	log_init("mta-qwriter");
+	while ((ch = getopt(argc, argv, "c:")) != -1) {
+		if (ch == 'c')
+			path = optarg;
+		else
+			usage();
+	}
+	if (optind != argc)
+		usage();
+	if (conf_load(&conf, path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "mta-qwriter: %s\n", err);
+		return 2;
+	}
+	qw_setup(&qw, &conf);
+	log_info("ready: spool %s, checkpoint every %u ms", qw.spool,
+	    conf.queue_checkpoint_ms);
+	if ((rc = ev_run(&qw.loop)) < 0)
+		fatalx("event loop: %s", strerror(-rc));
+	log_info("stopped: %llu messages queued in %llu group commits, %llu "
+	    "refused", (unsigned long long)qw.ncommits,
+	    (unsigned long long)qw.ngroups, (unsigned long long)qw.nfailed);
+	conf_free(&conf);
+	return 0;
+}

@@ -1,0 +1,184 @@
+/* qwriter_publish: after the journal sync, each queue file is written to
+ * spool/tmp/QID (openat, then writev hard-linked to close) and renamed into
+ * spool/incoming/XX/QID, all on the ring and without an fsync: the journal
+ * holds the message until a checkpoint's syncfs.  A file is renamed only
+ * after it was written whole, so incoming/ never shows a partial file
+ * (except after a crash, which recovery repairs from the journal).  A
+ * failed publish is retried; its segment is kept until it succeeds. */
+#include "queue/qwriter.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+
+static void pub_pump(struct qw *qw);
+
+static void pub_on_retry(struct ev_op *op, int res, unsigned flags)
+{
+	struct qw *qw = container_of(op, struct qw, retry_op);
+
+	qw->retry_armed = 0;
+	while (qw->retry_head != NULL) {
+		struct qw_txn *t = qw->retry_head;
+
+		qw->retry_head = t->next;
+		qw->pub_retrying--;
+		t->next = NULL;
+		*qw->pubq_tail = t;
+		qw->pubq_tail = &t->next;
+		qw->pub_queued++;
+	}
+	pub_pump(qw);
+}
+
+static void pub_fail(struct qw_txn *t, int err)
+{
+	struct qw *qw = t->qw;
+
+	if (qw->pub_retrying == 0)
+		log_warn("%s: cannot publish the queue file: %s; will retry",
+		    t->name, strerror(-err));
+	/* Best effort; a leftover is removed by the retry's O_TRUNC or by
+	 * recovery. */
+	io_uring_prep_unlinkat(ev_sqe(&qw->loop, NULL), qw->tmp_fd, t->name,
+	    0);
+	qw->pub_inflight--;
+	t->next = qw->retry_head;
+	qw->retry_head = t;
+	qw->pub_retrying++;
+	if (!qw->retry_armed) {
+		qw->retry_op.fn = pub_on_retry;
+		qw->retry_armed = 1;
+		ev_timeout(&qw->loop, &qw->retry_op, &qw->retry_ts,
+		    QW_RETRY_MS);
+	}
+	pub_pump(qw);
+}
+
+static void pub_done(struct qw_txn *t)
+{
+	struct qw *qw = t->qw;
+
+	t->seg->unpublished--;
+	qw->pub_inflight--;
+	qw_txn_free(t);
+	pub_pump(qw);
+}
+
+static void pub_written(struct qw_txn *t)
+{
+	struct qw *qw = t->qw;
+
+	if (t->pub_err != 0) {
+		pub_fail(t, t->pub_err);
+		return;
+	}
+	t->pub_step = QW_PUB_RENAME;
+	io_uring_prep_renameat(ev_sqe(&qw->loop, &t->pub_op), qw->tmp_fd,
+	    t->name, qw->incoming_fd, t->dest, 0);
+}
+
+static void pub_on_write(struct ev_op *op, int res, unsigned flags)
+{
+	struct qw_txn *t = container_of(op, struct qw_txn, pub_wop);
+	size_t want = t->head.len + t->content.len + QUEUE_TRAILER_LEN;
+
+	if (res < 0 && t->pub_err == 0)
+		t->pub_err = res;
+	else if (res >= 0 && (size_t)res != want && t->pub_err == 0)
+		t->pub_err = -ENOSPC;
+	if (--t->pub_cqes == 0)
+		pub_written(t);
+}
+
+static void pub_on_close(struct ev_op *op, int res, unsigned flags)
+{
+	struct qw_txn *t = container_of(op, struct qw_txn, pub_cop);
+
+	if (res < 0 && t->pub_err == 0)
+		t->pub_err = res;
+	if (--t->pub_cqes == 0)
+		pub_written(t);
+}
+
+/* The file is open: write it all, then close it whatever happened. */
+static void pub_write(struct qw_txn *t, int fd)
+{
+	struct qw *qw = t->qw;
+	struct io_uring_sqe *sqe;
+
+	t->pub_iov[0].iov_base = t->head.data;
+	t->pub_iov[0].iov_len = t->head.len;
+	t->pub_iov[1].iov_base = t->content.data;
+	t->pub_iov[1].iov_len = t->content.len;
+	t->pub_iov[2].iov_base = t->trailer;
+	t->pub_iov[2].iov_len = QUEUE_TRAILER_LEN;
+	t->pub_step = QW_PUB_WRITE;
+	t->pub_err = 0;
+	t->pub_cqes = 2;
+	t->pub_wop.fn = pub_on_write;
+	t->pub_cop.fn = pub_on_close;
+	if (io_uring_sq_space_left(&qw->loop.ring) < 2)
+		io_uring_submit(&qw->loop.ring);
+	sqe = ev_sqe(&qw->loop, &t->pub_wop);
+	io_uring_prep_writev(sqe, fd, t->pub_iov, 3, 0);
+	sqe->flags |= IOSQE_IO_HARDLINK;
+	io_uring_prep_close(ev_sqe(&qw->loop, &t->pub_cop), fd);
+}
+
+static void pub_on_op(struct ev_op *op, int res, unsigned flags)
+{
+	struct qw_txn *t = container_of(op, struct qw_txn, pub_op);
+
+	if (res < 0) {
+		pub_fail(t, res);
+		return;
+	}
+	if (t->pub_step == QW_PUB_OPEN)
+		pub_write(t, res);
+	else
+		pub_done(t);
+}
+
+static void pub_start(struct qw_txn *t)
+{
+	struct qw *qw = t->qw;
+
+	t->pub_step = QW_PUB_OPEN;
+	t->pub_op.fn = pub_on_op;
+	qw->pub_inflight++;
+	io_uring_prep_openat(ev_sqe(&qw->loop, &t->pub_op), qw->tmp_fd,
+	    t->name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+}
+
+static void pub_pump(struct qw *qw)
+{
+	while (qw->pubq_head != NULL && qw->pub_inflight < QW_PUBLISH_MAX) {
+		struct qw_txn *t = qw->pubq_head;
+
+		qw->pubq_head = t->next;
+		if (qw->pubq_head == NULL)
+			qw->pubq_tail = &qw->pubq_head;
+		qw->pub_queued--;
+		t->next = NULL;
+		pub_start(t);
+	}
+}
+
+void qw_publish(struct qw_txn *t)
+{
+	struct qw *qw = t->qw;
+
+	t->next = NULL;
+	*qw->pubq_tail = t;
+	qw->pubq_tail = &t->next;
+	qw->pub_queued++;
+	pub_pump(qw);
+}
+
+unsigned qw_publish_busy(const struct qw *qw)
+{
+	return qw->pub_queued + qw->pub_inflight + qw->pub_retrying;
+}
