@@ -24,6 +24,12 @@ class OurMTA:
 
     def start(self):
         os.makedirs(self.dir, exist_ok=True)
+        # As root the daemons run as their own users and must reach the
+        # config and state_dir through this temp tree.
+        d = self.dir
+        while d not in ("/", ""):
+            os.chmod(d, os.stat(d).st_mode | 0o711)
+            d = os.path.dirname(d)
         with open(self.conf_path(), "w") as f:
             f.write("hostname = mta.bench.test\n"
                     "state_dir = %s/var\n"
@@ -44,7 +50,8 @@ class OurMTA:
                         return time.time()
             except OSError:
                 time.sleep(0.05)
-        raise RuntimeError("mta did not start; see %s/mta.log" % self.dir)
+        with open(os.path.join(self.dir, "mta.log"), errors="replace") as f:
+            raise RuntimeError("mta did not start:\n" + f.read()[-2000:])
 
     def pid(self):
         return self.proc.pid
