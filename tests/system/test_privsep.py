@@ -1,0 +1,144 @@
+"""Privilege separation.  As root (CI): the master stays root, smtpd runs
+as mta-smtpd and cannot write (or create, or remove) spool files, the queue
+writer runs as mta-queue and owns the spool.  Started as an ordinary user,
+everything runs as that user and the log says privilege separation is off."""
+import os
+import pwd
+import unittest
+
+from mtatest import Mta, MtaTestCase, is_root, proc_info, program
+
+CHILD_OK, CHILD_WROTE = 0, 3
+
+
+def uid_of(name):
+    try:
+        return pwd.getpwnam(name).pw_uid
+    except KeyError:
+        return None
+
+
+def groups_of(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("Groups:"):
+                return {int(g) for g in line.split()[1:]}
+    return set()
+
+
+def gids_of(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("Gid:"):
+                return tuple(int(g) for g in line.split()[1:])
+    return ()
+
+
+def try_as(uid, gid, groups, actions):
+    """In a forked child with exactly these ids, run each action (a
+    callable); exit CHILD_WROTE if any succeeds.  Returns the exit code."""
+    pid = os.fork()
+    if pid == 0:
+        code = CHILD_OK
+        try:
+            os.setgroups(sorted(groups))
+            os.setgid(gid)
+            os.setuid(uid)
+            for act in actions:
+                try:
+                    act()
+                    code = CHILD_WROTE
+                except PermissionError:
+                    pass
+        except BaseException:           # noqa: BLE001 - child must not return
+            code = 4
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+@unittest.skipUnless(is_root(), "privilege separation needs root (CI runs as root)")
+class Privsep(MtaTestCase):
+
+    def test_daemon_users_and_spool_not_writable_by_smtpd(self):
+        for u in ("mta-smtpd", "mta-queue"):
+            self.assertIsNotNone(uid_of(u), "user %s missing: run scripts/deps as root" % u)
+        m = self.mta()
+        data = b"Subject: privsep\r\n\r\nbody\r\n"
+        with m.smtp() as c:
+            c.ehlo()
+            qid = c.send_message("a@example.test", ["b@example.test"], data)
+        path = m.queue_file(qid)
+
+        master = proc_info(m.proc.pid)
+        self.assertEqual(master[4][:2], (0, 0), "the master runs as root")
+        smtpd = m.pids("mta-smtpd")
+        self.assertTrue(smtpd)
+        spool_uid = os.stat(m.spool("incoming")).st_uid
+        self.assertEqual(spool_uid, os.stat(path).st_uid)
+        for pid in smtpd:
+            uids = proc_info(pid)[4]
+            self.assertEqual(set(uids), {uid_of("mta-smtpd")}, "smtpd %d uids %s" % (pid, uids))
+            self.assertNotEqual(uids[1], spool_uid, "smtpd runs as the spool owner")
+            self.assertNotIn(0, gids_of(pid))
+        for pid in m.pids("mta-qwriter"):
+            self.assertEqual(set(proc_info(pid)[4]), {uid_of("mta-queue")})
+            self.assertEqual(spool_uid, uid_of("mta-queue"))
+
+        # The smtpd's exact credentials cannot touch the spool.
+        pid = smtpd[0]
+        uid = proc_info(pid)[4][1]
+        gid = gids_of(pid)[1]
+        groups = groups_of(pid)
+        d = os.path.dirname(path)
+
+        def create(where):
+            return lambda: os.close(os.open(os.path.join(where, "x"),
+                                            os.O_WRONLY | os.O_CREAT, 0o600))
+        actions = [lambda: os.close(os.open(path, os.O_WRONLY | os.O_APPEND)),
+                   lambda: os.close(os.open(path, os.O_RDWR)),
+                   lambda: os.unlink(path),
+                   lambda: os.rename(path, path + ".x"),
+                   create(d), create(m.spool("tmp")), create(m.spool("incoming")),
+                   create(m.spool("journal"))]
+        rc = try_as(uid, gid, groups, actions)
+        self.assertEqual(rc, CHILD_OK, "the smtpd user could write into the spool")
+        # Control: the same probe as the queue user does write.
+        q = pwd.getpwnam("mta-queue")
+        probe = os.path.join(m.spool("tmp"), "x")
+        self.assertEqual(try_as(q.pw_uid, q.pw_gid, [], [create(m.spool("tmp"))]),
+                         CHILD_WROTE, "the probe cannot even write as the queue user")
+        os.unlink(probe)
+        m.assert_stored(qid, data)
+        m.stop()
+
+class NotRoot(MtaTestCase):
+    """As root, run the master as nobody; otherwise as ourselves."""
+
+    def test_not_root_says_privilege_separation_off(self):
+        m = Mta(self, start=False)
+        user = None
+        uid = os.getuid()
+        if is_root():
+            user = pwd.getpwnam("nobody")
+            uid = user.pw_uid
+            os.mkdir(m.state_dir)
+            os.chown(m.state_dir, user.pw_uid, user.pw_gid)
+
+            def can_exec():
+                if not os.access(program("mta-master"), os.X_OK):
+                    raise PermissionError(program("mta-master"))
+            if try_as(user.pw_uid, user.pw_gid, [], [can_exec]) != CHILD_WROTE:
+                self.skipTest("%s is not executable by nobody" % program("mta-master"))
+        m.start(user=user)
+        m.wait_log(r"privilege separation is off")
+        for name in ("mta-master", "mta-smtpd", "mta-qwriter"):
+            for pid in m.pids(name):
+                self.assertEqual(set(proc_info(pid)[4]), {uid}, name)
+        data = b"Subject: unprivileged\r\n\r\nbody\r\n"
+        with m.smtp() as c:
+            c.ehlo()
+            qid = c.send_message("a@example.test", ["b@example.test"], data)
+        m.assert_stored(qid, data)
+        self.assertEqual(os.stat(m.queue_file(qid)).st_uid, uid)
+        m.stop()
