@@ -149,5 +149,9 @@ int main(int argc, char **argv)
 	    utf8, err, sizeof(err));
 	if (code != EX_OK)
 		die(code, "%s", err);
+	sendmail_msg_free(&m);
+	sendmail_rcpts_free(&rc);
+	free((char *)env.sender);
+	conf_free(&conf);
 	return EX_OK;
 }
