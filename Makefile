@@ -28,6 +28,9 @@ CFLAGS  += -std=gnu11 $(WARN) $(SANFLAGS) -D_GNU_SOURCE -I. -MMD -MP
 LDFLAGS += $(SANFLAGS)
 LDLIBS  := -luring
 
+# Keep test objects (pattern-rule intermediates) between runs.
+.SECONDARY:
+
 .PHONY: all test unit-test system-test run deps bench install clean fuzz
 all:
 
