@@ -487,8 +487,12 @@ class Mta:
         """Path of the queue file of qid.  The writer publishes it right
         after the journal sync that answered 250, so wait a little."""
         deadline = time.monotonic() + (timeout or 5 * SLOW)
+        # lib/qid.c: the subdirectory is the ID's microsecond low byte.
+        sub = "%02X" % ((int(qid, 16) >> 12) & 0xFF)
         while True:
-            hits = glob.glob(self.spool("*", "*", qid))
+            hits = [p for p in (self.spool(d, sub, qid) for d in
+                                ("incoming", "deferred", "hold", "corrupt"))
+                    if os.path.exists(p)]
             if hits:
                 return hits[0]
             if time.monotonic() > deadline:
