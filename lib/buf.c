@@ -112,6 +112,22 @@ const char *buf_cstr(struct buf *b)
 	return b->data;
 }
 
+size_t buf_flip(struct buf *wire, size_t *off, struct buf *out)
+{
+	struct buf tmp;
+
+	if (*off == wire->len) {
+		buf_reset(wire);
+		*off = 0;
+		if (out->len == 0)
+			return 0;
+		tmp = *wire;
+		*wire = *out;
+		*out = tmp;
+	}
+	return wire->len - *off;
+}
+
 void buf_shrink(struct buf *b)
 {
 	if (b->len == 0) {

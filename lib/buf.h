@@ -35,6 +35,11 @@ int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 void buf_consume(struct buf *b, size_t n);
 /* NUL-terminate without counting the NUL in len; returns data. */
 const char *buf_cstr(struct buf *b);
+/* Double-buffered output, one send in flight: once wire is sent up to
+ * *off it is emptied, and a batch collected in out takes its place (out
+ * keeps the old storage).  Returns the bytes of wire left from *off; 0:
+ * nothing to send. */
+size_t buf_flip(struct buf *wire, size_t *off, struct buf *out);
 /* Release storage beyond len when the buffer is much larger than needed
  * (keeps idle connections small). */
 void buf_shrink(struct buf *b);

@@ -6,6 +6,7 @@
  * file is read, so their position in the file does not matter. */
 #include "lib/conf.h"
 #include "lib/addr.h"
+#include "lib/fdio.h"
 #include "lib/mem.h"
 #include "lib/netaddr.h"
 #include "lib/utf8.h"
@@ -14,6 +15,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -777,63 +779,46 @@ int conf_load_string(struct conf *c, const char *name, const char *text,
 	return 0;
 }
 
-/* Read a whole regular file of at most CONF_FILE_MAX bytes into *data. */
-static int read_file(const char *path, char **data, size_t *len,
-    const char **why)
+/* Read a whole regular file into data (its limit: CONF_FILE_MAX). */
+static int read_file(const char *path, struct buf *data, const char **why)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY), e = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY), rc;
 	struct stat st;
-	ssize_t r = 0;
-	char *p;
 
 	if (fd < 0 || fstat(fd, &st) < 0) {
-		e = errno ? errno : EIO;
-		*why = strerror(e);
+		rc = errno ? -errno : -EIO;
+		*why = strerror(-rc);
 	} else if (!S_ISREG(st.st_mode)) {
-		e = EINVAL;
+		rc = -EINVAL;
 		*why = "not a regular file";
-	}
-	p = xmalloc(CONF_FILE_MAX + 1);
-	for (*len = 0; e == 0 && *len <= CONF_FILE_MAX; *len += (size_t)r) {
-		r = read(fd, p + *len, CONF_FILE_MAX + 1 - *len);
-		if (r == 0)
-			break;
-		if (r < 0 && errno != EINTR) {
-			e = errno ? errno : EIO;
-			*why = strerror(e);
-		}
-		if (r < 0)
-			r = 0;
-	}
-	if (e == 0 && *len > CONF_FILE_MAX) {
-		e = EFBIG;
+	} else if ((rc = fdio_read_all(fd, data)) == -EFBIG) {
 		*why = "file too large";
+	} else if (rc < 0) {
+		*why = strerror(-rc);
 	}
 	if (fd >= 0)
 		close(fd);
-	if (e != 0)
-		free(p);
-	else
-		*data = p;
-	return -e;
+	return rc;
 }
 
 int conf_load_file(struct conf *c, const char *path, char *err,
     size_t errlen)
 {
 	const char *why = "";
-	char *data = NULL;
-	size_t len = 0;
+	struct buf data;
 	int rc;
 
-	if (read_file(path, &data, &len, &why) < 0) {
+	buf_init(&data, CONF_FILE_MAX);
+	if (read_file(path, &data, &why) < 0) {
+		buf_free(&data);
 		conf_defaults(c);
 		conf_free(c);
 		snprintf(err, errlen, "%s: %s", path, why);
 		return -1;
 	}
-	rc = conf_load_string(c, path, data, len, err, errlen);
-	free(data);
+	rc = conf_load_string(c, path, buf_cstr(&data), data.len, err,
+	    errlen);
+	buf_free(&data);
 	return rc;
 }
 
@@ -848,6 +833,29 @@ int conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 	if (access("mta.conf", F_OK) == 0)
 		return conf_load_file(c, "mta.conf", err, errlen);
 	return conf_load_string(c, "(defaults)", "", 0, err, errlen);
+}
+
+void conf_load_args(struct conf *c, int argc, char **argv, const char *usage,
+    const char *prefix)
+{
+	const char *path = NULL;
+	char err[CONF_ERR_MAX];
+	int ch;
+
+	while ((ch = getopt(argc, argv, "c:")) != -1) {
+		if (ch != 'c')
+			break;
+		path = optarg;
+	}
+	if (ch != -1 || optind != argc) {
+		fprintf(stderr, "%s\n", usage);
+		exit(2);
+	}
+	if (conf_load(c, path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s%s%s\n", prefix ? prefix : "",
+		    prefix ? ": " : "", err);
+		exit(2);
+	}
 }
 
 void conf_free(struct conf *c)

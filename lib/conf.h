@@ -89,6 +89,12 @@ int conf_load_string(struct conf *c, const char *name, const char *text,
     size_t len, char *err, size_t errlen);
 /* The lookup order of INTERFACE.md; path may be NULL. */
 int conf_load(struct conf *c, const char *path, char *err, size_t errlen);
+/* A daemon's command line, "[-c FILE]" only: load the config it names
+ * (conf_load).  A bad command line prints usage, a config error
+ * "file:line: message" (after "prefix: " unless prefix is NULL); both then
+ * exit 2. */
+void conf_load_args(struct conf *c, int argc, char **argv, const char *usage,
+    const char *prefix);
 /* Release heap parts (local_domains). */
 void conf_free(struct conf *c);
 /* 1 if domain (any case) is one of local_domains. */

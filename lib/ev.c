@@ -5,6 +5,7 @@
 #include "lib/mem.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,6 +170,28 @@ void ev_cancel_op(struct ev_loop *loop, struct ev_op *target)
 {
 	io_uring_prep_cancel(ev_sqe(loop, NULL), target,
 	    IORING_ASYNC_CANCEL_ALL);
+}
+
+int ev_signal_open(struct ev_signal *s, ev_fn fn)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	if ((s->fd = signalfd(-1, &set, SFD_CLOEXEC)) < 0)
+		return -errno;
+	s->op.fn = fn;
+	return 0;
+}
+
+void ev_signal_read(struct ev_loop *loop, struct ev_signal *s)
+{
+	ev_read(loop, &s->op, s->fd, &s->si, sizeof(s->si), -1);
 }
 
 int ev_bufring_setup(struct ev_loop *loop, struct ev_bufring *br,

@@ -7,6 +7,7 @@
 #define LIB_EV_H
 #include <liburing.h>
 #include <stddef.h>
+#include <sys/signalfd.h>
 
 struct ev_op;
 struct ev_loop;
@@ -29,6 +30,14 @@ struct ev_bufring {
 	struct io_uring_buf_ring *br;
 	char *mem;
 	unsigned count, size, bgid, pending;
+};
+
+/* A worker's stop signals (SIGTERM, SIGINT) read from a signalfd on the
+ * ring: each read completes op with res == sizeof(si) and si filled in. */
+struct ev_signal {
+	struct ev_op op;
+	int fd;
+	struct signalfd_siginfo si;
 };
 
 /* Set up the ring with room for entries SQEs.  0 or -errno. */
@@ -69,6 +78,13 @@ void ev_poll(struct ev_loop *loop, struct ev_op *op, int fd, unsigned mask);
 void ev_cancel_fd(struct ev_loop *loop, int fd);
 /* Cancel the requests whose op is target. */
 void ev_cancel_op(struct ev_loop *loop, struct ev_op *target);
+
+/* Ignore SIGPIPE and SIGHUP (the master reloads), block SIGTERM and SIGINT
+ * and open s->fd for them; fn runs per read.  Call before starting threads
+ * (they inherit the mask).  0 or -errno. */
+int ev_signal_open(struct ev_signal *s, ev_fn fn);
+/* Read the next signal into s->si (again after every completion). */
+void ev_signal_read(struct ev_loop *loop, struct ev_signal *s);
 
 /* Register a provided-buffer ring (liburing 2.3 lacks the 2.4 helper). */
 int ev_bufring_setup(struct ev_loop *loop, struct ev_bufring *br,

@@ -1,9 +1,10 @@
-/* fds: parse MTA_FDS; see fds.h. */
+/* fds: parse MTA_FDS, raise RLIMIT_NOFILE; see fds.h. */
 #include "lib/fds.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 int fds_get(const char *role, int *out, int max)
 {
@@ -28,4 +29,14 @@ int fds_get(const char *role, int *out, int max)
 		s = *end == ',' ? end + 1 : end;
 	}
 	return n;
+}
+
+void fds_raise_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }

@@ -1,7 +1,8 @@
 /* fds: file descriptor numbers a daemon inherits from mta-master.
  * The master lays them out from MTA_FD_BASE upward and names them in the
  * environment variable MTA_FDS as "role:fd,role:fd" (roles below), so a
- * daemon never guesses.  Everything else is closed on exec. */
+ * daemon never guesses.  Everything else is closed on exec.  Daemons that
+ * hold many descriptors raise their limit here too. */
 #ifndef LIB_FDS_H
 #define LIB_FDS_H
 
@@ -20,4 +21,7 @@
 /* Collect the fds of one role from MTA_FDS into out (at most max);
  * returns how many, or -EINVAL if the variable is malformed. */
 int fds_get(const char *role, int *out, int max);
+/* Raise the soft limit on open descriptors to the hard one (thousands of
+ * connections need thousands); best effort. */
+void fds_raise_limit(void);
 #endif

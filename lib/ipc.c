@@ -138,24 +138,6 @@ int ipc_next(struct ipc_iter *it, uint16_t *tag, const char **val,
 	return 1;
 }
 
-int ipc_write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int ipc_read_msg(int fd, struct buf *in, struct ipc_msg *m)
 {
 	char tmp[4096];

@@ -82,9 +82,8 @@ void ipc_iter_init(struct ipc_iter *it, const struct ipc_msg *m);
 int ipc_next(struct ipc_iter *it, uint16_t *tag, const char **val,
     uint32_t *len);
 
-/* Blocking helpers for simple clients (sendmail, mtactl). */
-/* Write all of buf; 0 or -errno. */
-int ipc_write_all(int fd, const void *buf, size_t len);
+/* Blocking helpers for simple clients (sendmail, mtactl); records are
+ * sent with fdio_send_all (lib/fdio.h). */
 /* Read one record into in (grows); 0, -EPIPE at EOF, -EPROTO, -errno. */
 int ipc_read_msg(int fd, struct buf *in, struct ipc_msg *m);
 /* Send bytes with an fd attached (SCM_RIGHTS). */

@@ -3,6 +3,7 @@
  * "mta-smtpd 4242 running".  Rewritten atomically (tmp + rename) whenever
  * a child starts, dies or is told to stop, so a reader never sees half. */
 #include "master/master.h"
+#include "lib/fdio.h"
 #include "lib/mem.h"
 
 #include <errno.h>
@@ -58,10 +59,9 @@ int master_status_write(const char *state_dir,
 		rc = -errno;
 	} else {
 		/* fchmod: the umask must not hide the table from mtactl. */
-		errno = 0;
-		if ((b.len && write(fd, b.data, b.len) != (ssize_t)b.len) ||
+		if ((rc = fdio_write_all(fd, b.data, b.len)) == 0 &&
 		    fchmod(fd, 0644) < 0)
-			rc = errno ? -errno : -EIO;
+			rc = -errno;
 		close(fd);
 		if (rc == 0 && rename(tmp, path) < 0)
 			rc = -errno;

@@ -59,6 +59,18 @@ static pid_t mtactl_running(struct mtactl *ctl)
 	return pid;
 }
 
+/* The config, then the running master's pid in *pid, saying "not running"
+ * for 0.  -1 after an error (printed). */
+static int mtactl_master(struct mtactl *ctl, pid_t *pid)
+{
+	mtactl_conf(ctl);
+	if ((*pid = mtactl_running(ctl)) < 0)
+		return -1;
+	if (*pid == 0)
+		printf("mta: not running\n");
+	return 0;
+}
+
 int mtactl_check(struct mtactl *ctl, int argc, char **argv)
 {
 	if (argc != 1)
@@ -83,13 +95,9 @@ int mtactl_reload(struct mtactl *ctl, int argc, char **argv)
 
 	if (argc != 1)
 		return MTACTL_EX_USAGE;
-	mtactl_conf(ctl);		/* a broken config is not sent */
-	if ((pid = mtactl_running(ctl)) < 0)
+	/* The config is loaded first: a broken one is never sent. */
+	if (mtactl_master(ctl, &pid) < 0 || pid == 0)
 		return 1;
-	if (pid == 0) {
-		printf("mta: not running\n");
-		return 1;
-	}
 	if (mtactl_signal(pid, SIGHUP) < 0)
 		return 1;
 	printf("mta: reloading (pid %ld); the result is in the log\n",
@@ -104,13 +112,10 @@ int mtactl_stop(struct mtactl *ctl, int argc, char **argv)
 
 	if (argc != 1)
 		return MTACTL_EX_USAGE;
-	mtactl_conf(ctl);
-	if ((pid = mtactl_running(ctl)) < 0)
+	if (mtactl_master(ctl, &pid) < 0)
 		return 1;
-	if (pid == 0) {
-		printf("mta: not running\n");
+	if (pid == 0)
 		return 0;
-	}
 	if (mtactl_signal(pid, SIGTERM) < 0)
 		return 1;
 	for (i = 0; i < MTACTL_STOP_WAIT_SEC * 10; i++) {
@@ -146,13 +151,8 @@ int mtactl_status(struct mtactl *ctl, int argc, char **argv)
 
 	if (argc != 1)
 		return MTACTL_EX_USAGE;
-	mtactl_conf(ctl);
-	if ((pid = mtactl_running(ctl)) < 0)
+	if (mtactl_master(ctl, &pid) < 0 || pid == 0)
 		return 1;
-	if (pid == 0) {
-		printf("mta: not running\n");
-		return 1;
-	}
 	printf("mta: running (pid %ld)\n", (long)pid);
 	if (snprintf(path, sizeof(path), "%s/run/%s", ctl->conf.state_dir,
 	    MASTER_STATUS_FILE) >= (int)sizeof(path) ||

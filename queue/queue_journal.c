@@ -4,6 +4,7 @@
 #include "queue/queue_journal.h"
 #include "queue/queue_spool.h"
 #include "lib/crc32c.h"
+#include "lib/fdio.h"
 #include "lib/mem.h"
 #include "lib/qid.h"
 
@@ -12,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 static void put_le(char *p, uint64_t v, int n)
 {
@@ -78,21 +78,6 @@ int journal_next(struct journal_reader *r, struct journal_rec *rec)
 	return 1;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int journal_append(int fd, uint16_t type, uint64_t qid, const void *p,
     size_t len)
 {
@@ -102,9 +87,9 @@ int journal_append(int fd, uint16_t type, uint64_t qid, const void *p,
 	if (len > JOURNAL_REC_MAX)
 		return -EMSGSIZE;
 	journal_rec_header(h, type, qid, len, crc32c(0, p, len));
-	if ((rc = write_all(fd, h, sizeof(h))) < 0)
+	if ((rc = fdio_write_all(fd, h, sizeof(h))) < 0)
 		return rc;
-	return write_all(fd, p, len);
+	return fdio_write_all(fd, p, len);
 }
 
 void journal_seg_name(uint64_t segno, char out[17])

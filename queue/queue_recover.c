@@ -8,6 +8,7 @@
 #include "queue/queue_file.h"
 #include "queue/queue_journal.h"
 #include "queue/queue_spool.h"
+#include "lib/fdio.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/qid.h"
@@ -25,21 +26,6 @@ static const char *const rec_dirs[] = {
 	QUEUE_DIR_INCOMING, QUEUE_DIR_DEFERRED, QUEUE_DIR_HOLD,
 };
 
-static int rec_write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Write the image to tmp/QID and rename it over dest. */
 static int rec_publish(const char *spool, uint64_t qid, const char *img,
     size_t len, const char *dest)
@@ -55,7 +41,7 @@ static int rec_publish(const char *spool, uint64_t qid, const char *img,
 	    0600);
 	if (fd < 0)
 		return -errno;
-	rc = rec_write_all(fd, img, len);
+	rc = fdio_write_all(fd, img, len);
 	if (close(fd) < 0 && rc == 0)
 		rc = -errno;
 	if (rc == 0 && rename(tmp, dest) < 0)

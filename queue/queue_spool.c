@@ -3,6 +3,7 @@
  * writer's event loop after start-up. */
 #include "queue/queue_spool.h"
 #include "queue/queue_file.h"
+#include "lib/fdio.h"
 #include "lib/mem.h"
 #include "lib/qid.h"
 
@@ -50,6 +51,7 @@ int queue_find(const char *spool, uint64_t qid, char *path, size_t n)
 	return -ENOENT;
 }
 
+/* A regular file, read whole (sized up front from fstat). */
 static int read_all(int fd, struct buf *data)
 {
 	struct stat st;
@@ -60,20 +62,7 @@ static int read_all(int fd, struct buf *data)
 		return -EINVAL;
 	if (buf_reserve(data, (size_t)st.st_size) < 0)
 		return -EFBIG;
-	for (;;) {
-		ssize_t r;
-
-		if (buf_reserve(data, 65536) < 0)
-			return -EFBIG;
-		r = read(fd, data->data + data->len, data->cap - data->len - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			return 0;
-		data->len += (size_t)r;
-	}
+	return fdio_read_all(fd, data);
 }
 
 int queue_file_read(const char *path, struct buf *data, struct queue_msg *m)

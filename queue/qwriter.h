@@ -8,7 +8,6 @@
 #define QUEUE_QWRITER_H
 #include <pthread.h>
 #include <stdint.h>
-#include <sys/signalfd.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -149,10 +148,7 @@ struct qw {
 	struct ev_op accept_op, accept_timer_op;
 	struct __kernel_timespec accept_ts;
 	struct ev_bufring br;
-	/* signals */
-	int sig_fd;
-	struct ev_op sig_op;
-	struct signalfd_siginfo si;
+	struct ev_signal sig;		/* SIGTERM, SIGINT */
 	struct qw_client *clients;
 	/* group commit */
 	struct qw_txn *pend_head, **pend_tail;

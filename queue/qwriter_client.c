@@ -118,20 +118,13 @@ unsigned qw_clients_open_txns(const struct qw *qw)
 
 static void cl_send_more(struct qw_client *c)
 {
-	if (c->sending || c->closing)
-		return;
-	if (c->sendoff == c->sendbuf.len) {
-		struct buf tmp = c->sendbuf;
+	size_t n;
 
-		c->sendbuf = c->out;
-		c->out = tmp;
-		buf_reset(&c->out);
-		c->sendoff = 0;
-		if (c->sendbuf.len == 0)
-			return;
-	}
+	if (c->sending || c->closing ||
+	    (n = buf_flip(&c->sendbuf, &c->sendoff, &c->out)) == 0)
+		return;
 	ev_send(&c->qw->loop, &c->send_op, c->fd, c->sendbuf.data + c->sendoff,
-	    c->sendbuf.len - c->sendoff);
+	    n);
 	c->sending = 1;
 	c->ops++;
 }
@@ -152,8 +145,13 @@ static void cl_on_send(struct ev_op *op, int res, unsigned flags)
 		return;
 	}
 	c->sendoff += (size_t)res;
-	if (c->sendoff == c->sendbuf.len && c->sendbuf.cap > 65536)
+	if (c->sendoff == c->sendbuf.len && c->sendbuf.cap > 65536) {
+		/* A burst of replies left a big buffer: give it back.  The
+		 * offset goes with it, or the next send would start past the
+		 * end of an empty buffer. */
 		buf_free(&c->sendbuf);
+		c->sendoff = 0;
+	}
 	cl_send_more(c);
 }
 

@@ -5,38 +5,17 @@
 #include "queue/qwriter.h"
 #include "lib/log.h"
 
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-static void usage(void)
-{
-	fprintf(stderr, "usage: mta-qwriter [-c FILE]\n");
-	exit(2);
-}
 
 int main(int argc, char **argv)
 {
 	static struct conf conf;
 	static struct qw qw;
-	const char *path = NULL;
-	char err[CONF_ERR_MAX];
-	int ch, rc;
+	int rc;
 
 	log_init("mta-qwriter");
-	while ((ch = getopt(argc, argv, "c:")) != -1) {
-		if (ch == 'c')
-			path = optarg;
-		else
-			usage();
-	}
-	if (optind != argc)
-		usage();
-	if (conf_load(&conf, path, err, sizeof(err)) < 0) {
-		fprintf(stderr, "mta-qwriter: %s\n", err);
-		return 2;
-	}
+	conf_load_args(&conf, argc, argv, "usage: mta-qwriter [-c FILE]",
+	    "mta-qwriter");
 	qw_setup(&qw, &conf);
 	log_info("ready: spool %s, checkpoint every %u ms", qw.spool,
 	    conf.queue_checkpoint_ms);

@@ -13,10 +13,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -89,34 +87,22 @@ static void qw_on_signal(struct ev_op *op, int res, unsigned flags);
 
 static void qw_signals(struct qw *qw)
 {
-	sigset_t set;
+	int rc;
 
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
 	/* Before the helper thread starts, so it inherits the mask. */
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		fatal("sigprocmask");
-	if ((qw->sig_fd = signalfd(-1, &set, SFD_CLOEXEC)) < 0)
-		fatal("signalfd");
-	qw->sig_op.fn = qw_on_signal;
+	if ((rc = ev_signal_open(&qw->sig, qw_on_signal)) < 0)
+		fatalx("signalfd: %s", strerror(-rc));
 }
 
 static void qw_limits(struct qw *qw)
 {
 	struct passwd *pw = getpwnam(qw->conf->user_smtpd);
-	struct rlimit rl;
 
 	if (pw != NULL) {
 		qw->smtpd_uid = pw->pw_uid;
 		qw->have_smtpd_uid = 1;
 	}
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
+	fds_raise_limit();
 }
 
 static void qw_recover(struct qw *qw)
@@ -162,7 +148,7 @@ void qw_setup(struct qw *qw, const struct conf *conf)
 	    SIZE_MAX : (size_t)conf->message_size_limit + QW_HEADROOM;
 	qw->pend_tail = &qw->pend_head;
 	qw->pubq_tail = &qw->pubq_head;
-	qw->listen_fd = qw->sig_fd = qw->efd = -1;
+	qw->listen_fd = qw->sig.fd = qw->efd = -1;
 	qw_limits(qw);
 	qw_signals(qw);
 	qw_recover(qw);
@@ -177,8 +163,7 @@ void qw_setup(struct qw *qw, const struct conf *conf)
 	qw_ckpt_init(qw);
 	qw_job_start(qw, QW_JOB_SCAN);
 	qw_accept_start(qw);
-	ev_read(&qw->loop, &qw->sig_op, qw->sig_fd, &qw->si, sizeof(qw->si),
-	    -1);
+	ev_signal_read(&qw->loop, &qw->sig);
 	qw->loop.before_sleep = qw_before_sleep;
 	qw->loop.before_sleep_arg = qw;
 }
@@ -213,14 +198,13 @@ static void qw_drain_start(struct qw *qw)
 
 static void qw_on_signal(struct ev_op *op, int res, unsigned flags)
 {
-	struct qw *qw = container_of(op, struct qw, sig_op);
+	struct qw *qw = container_of(op, struct qw, sig.op);
 
-	if (res == (int)sizeof(qw->si) && qw->drain == QW_RUNNING)
+	if (res == (int)sizeof(qw->sig.si) && qw->drain == QW_RUNNING)
 		qw_drain_start(qw);
 	if (res < 0 && res != -EINTR && res != -EAGAIN)
 		panic("signalfd read: %s", strerror(-res));
-	ev_read(&qw->loop, &qw->sig_op, qw->sig_fd, &qw->si, sizeof(qw->si),
-	    -1);
+	ev_signal_read(&qw->loop, &qw->sig);
 }
 
 /* Everything journaled is answered, published and no op is pending. */

@@ -90,8 +90,6 @@ void sendmail_rcpts_free(struct sendmail_rcpts *rc);
  * err. */
 int sendmail_addr_list(const char *v, size_t n, const char *hostname,
     struct sendmail_rcpts *rc, int *utf8, char *err, size_t errlen);
-/* "Wed, 26 Nov 2026 11:46:18 +0000" into out. */
-void sendmail_date(time_t t, char *out, size_t n);
 
 /* Send the message to the queue writer at sock_path and wait for the
  * answer.  Returns an exit status (EX_OK, EX_TEMPFAIL, EX_DATAERR, ...)

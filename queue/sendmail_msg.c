@@ -6,6 +6,7 @@
  * does for local submissions), and our Received: header goes first.  The
  * content is unstuffed: no dot-stuffing here (the SMTP client does it). */
 #include "queue/sendmail.h"
+#include "lib/date.h"
 #include "lib/mem.h"
 
 #include <errno.h>
@@ -184,7 +185,7 @@ static int add_headers(struct sendmail_msg *m, const struct sendmail_env *env)
 	char date[64];
 	int rc = 0;
 
-	sendmail_date(env->now, date, sizeof(date));
+	date_rfc5322(env->now, date, sizeof(date));
 	rc |= buf_printf(c, "Received: by %s (mta sendmail, from userid %u);"
 	    "\r\n\t%s\r\n", env->hostname, (unsigned)env->uid, date);
 	for (size_t i = 0; i < m->nfields; i++) {
@@ -226,13 +227,4 @@ int sendmail_msg_finish(struct sendmail_msg *m, const struct sendmail_env *env,
 			break;
 		}
 	return 0;
-}
-
-void sendmail_date(time_t t, char *out, size_t n)
-{
-	struct tm tm;
-
-	localtime_r(&t, &tm);
-	if (strftime(out, n, "%a, %d %b %Y %H:%M:%S %z", &tm) == 0 && n > 0)
-		out[0] = '\0';
 }

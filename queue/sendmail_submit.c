@@ -4,6 +4,7 @@
  * COMMIT, then one answer.  Blocking; the writer identifies our uid from
  * the socket itself.  Only IPC_QW_QUEUED means success. */
 #include "queue/sendmail.h"
+#include "lib/fdio.h"
 #include "lib/ipc.h"
 #include "lib/mem.h"
 
@@ -89,13 +90,13 @@ static int sm_send(int fd, const char *sender, const struct sendmail_rcpts *rc,
 			n = IPC_PAYLOAD_MAX;
 		ipc_put_raw(&out, IPC_QW_DATA, SENDMAIL_TXN_ID,
 		    content->data + done, n);
-		r = ipc_write_all(fd, out.data, out.len);
+		r = fdio_send_all(fd, out.data, out.len);
 		buf_reset(&out);
 		done += n;
 	}
 	if (r == 0) {
 		ipc_put_raw(&out, IPC_QW_COMMIT, SENDMAIL_TXN_ID, NULL, 0);
-		r = ipc_write_all(fd, out.data, out.len);
+		r = fdio_send_all(fd, out.data, out.len);
 	}
 out:
 	buf_free(&out);

@@ -128,26 +128,19 @@ void smtpd_io_write(struct smtpd_io *io, const char *p, size_t n)
 /* Start a send if none is in flight: the rest of `wire`, else `out`. */
 static void send_next(struct smtpd_io *io)
 {
-	struct buf tmp;
+	size_t n;
 
 	if (io->send_busy || io->shut || io->broken)
 		return;
-	if (io->wire_off == io->wire.len) {
-		if (io->out.len == 0) {
-			buf_free(&io->wire);	/* idle: hold no buffers */
-			buf_free(&io->out);
-			io->wire_off = 0;
-			return;
-		}
-		buf_reset(&io->wire);
-		tmp = io->wire;
-		io->wire = io->out;
-		io->out = tmp;
+	if ((n = buf_flip(&io->wire, &io->wire_off, &io->out)) == 0) {
+		buf_free(&io->wire);	/* idle: hold no buffers */
+		buf_free(&io->out);
 		io->wire_off = 0;
+		return;
 	}
 	io->send_busy = 1;
 	ev_send(io->sys->loop, &io->send_op, io->fd,
-	    io->wire.data + io->wire_off, io->wire.len - io->wire_off);
+	    io->wire.data + io->wire_off, n);
 }
 
 void smtpd_io_flush_all(struct smtpd_iosys *sys)

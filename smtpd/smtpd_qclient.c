@@ -299,6 +299,22 @@ static int dispatch(struct smtpd_qclient *qc)
 	return rc;
 }
 
+/* The shared start of on_recv and on_send: 1 if the op moved bytes on a
+ * live connection; else 0, once the socket is closed (the connection was
+ * going down) or the writer declared lost (why0 says what 0 bytes mean). */
+static int op_ok(struct smtpd_qclient *qc, int res, const char *why0)
+{
+	if (qc->state != SMTPD_QC_UP) {
+		maybe_close(qc);
+		return 0;
+	}
+	if (res <= 0) {
+		lost(qc, res == 0 ? why0 : strerror(-res));
+		return 0;
+	}
+	return 1;
+}
+
 static void on_recv(struct ev_op *op, int res, unsigned flags)
 {
 	struct smtpd_qclient *qc = container_of(op, struct smtpd_qclient,
@@ -306,14 +322,8 @@ static void on_recv(struct ev_op *op, int res, unsigned flags)
 
 	(void)flags;
 	qc->recv_busy = 0;
-	if (qc->state != SMTPD_QC_UP) {
-		maybe_close(qc);
+	if (!op_ok(qc, res, "closed by the writer"))
 		return;
-	}
-	if (res <= 0) {
-		lost(qc, res == 0 ? "closed by the writer" : strerror(-res));
-		return;
-	}
 	qc->in.len += (size_t)res;
 	if (dispatch(qc) < 0) {
 		lost(qc, "protocol error");
@@ -330,22 +340,14 @@ static size_t pending(const struct smtpd_qclient *qc)
 
 static void send_next(struct smtpd_qclient *qc)
 {
-	struct buf tmp;
+	size_t n;
 
-	if (qc->state != SMTPD_QC_UP || qc->send_busy)
+	if (qc->state != SMTPD_QC_UP || qc->send_busy ||
+	    (n = buf_flip(&qc->wire, &qc->wire_off, &qc->out)) == 0)
 		return;
-	if (qc->wire_off == qc->wire.len) {
-		if (qc->out.len == 0)
-			return;
-		buf_reset(&qc->wire);
-		tmp = qc->wire;
-		qc->wire = qc->out;
-		qc->out = tmp;
-		qc->wire_off = 0;
-	}
 	qc->send_busy = 1;
 	ev_send(qc->loop, &qc->send_op, qc->fd, qc->wire.data + qc->wire_off,
-	    qc->wire.len - qc->wire_off);
+	    n);
 }
 
 /* Below the low-water mark: let the waiting sessions go on. */
@@ -374,14 +376,8 @@ static void on_send(struct ev_op *op, int res, unsigned flags)
 
 	(void)flags;
 	qc->send_busy = 0;
-	if (qc->state != SMTPD_QC_UP) {
-		maybe_close(qc);
+	if (!op_ok(qc, res, "short send"))
 		return;
-	}
-	if (res <= 0) {
-		lost(qc, res == 0 ? "short send" : strerror(-res));
-		return;
-	}
 	qc->wire_off += (size_t)res;
 	send_next(qc);
 	wake_waiters(qc);

@@ -18,6 +18,4 @@ struct smtpd_received_info {
 /* Append the header (CRLF line endings, folded) to out. */
 void smtpd_received(struct buf *out, const struct smtpd_received_info *ri,
     time_t now);
-/* An RFC 5322 date-time for now, local time with a numeric zone. */
-void smtpd_received_date(char *dst, size_t cap, time_t now);
 #endif

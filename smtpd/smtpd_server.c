@@ -20,7 +20,6 @@
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -50,10 +49,9 @@ struct smtpd_server {
 	size_t nls;
 	struct smtpd_conn *conns;
 	unsigned nconns;
-	struct ev_op tick_op, sig_op;
+	struct ev_op tick_op;
 	struct __kernel_timespec tick_ts;
-	int sigfd;
-	struct signalfd_siginfo si;
+	struct ev_signal sig;
 	int stopping, forced, accept_paused;
 	uint64_t stop_deadline;
 };
@@ -236,15 +234,16 @@ static void begin_stop(struct smtpd_server *sv)
 
 static void on_signal(struct ev_op *op, int res, unsigned flags)
 {
-	struct smtpd_server *sv = container_of(op, struct smtpd_server, sig_op);
+	struct smtpd_server *sv = container_of(op, struct smtpd_server,
+	    sig.op);
 
 	(void)flags;
-	if (res == (int)sizeof(sv->si) &&
-	    (sv->si.ssi_signo == SIGTERM || sv->si.ssi_signo == SIGINT))
+	if (res == (int)sizeof(sv->sig.si) && (sv->sig.si.ssi_signo == SIGTERM ||
+	    sv->sig.si.ssi_signo == SIGINT))
 		begin_stop(sv);
 	else if (res < 0 && res != -EINTR && res != -EAGAIN)
 		fatalx("signalfd read: %s", strerror(-res));
-	ev_read(&sv->loop, &sv->sig_op, sv->sigfd, &sv->si, sizeof(sv->si), -1);
+	ev_signal_read(&sv->loop, &sv->sig);
 }
 
 /* Every second: deadlines, stuck closes, the end of the grace period. */
@@ -293,19 +292,11 @@ static void before_sleep(struct ev_loop *loop, void *arg)
 
 static void setup_signals(struct smtpd_server *sv)
 {
-	sigset_t set;
+	int rc;
 
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);	/* the master reloads, not us */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		fatal("sigprocmask");
-	if ((sv->sigfd = signalfd(-1, &set, SFD_CLOEXEC)) < 0)
-		fatal("signalfd");
-	sv->sig_op.fn = on_signal;
-	ev_read(&sv->loop, &sv->sig_op, sv->sigfd, &sv->si, sizeof(sv->si), -1);
+	if ((rc = ev_signal_open(&sv->sig, on_signal)) < 0)
+		fatalx("signalfd: %s", strerror(-rc));
+	ev_signal_read(&sv->loop, &sv->sig);
 }
 
 static void setup(struct smtpd_server *sv, const struct conf *c,

@@ -1,5 +1,6 @@
 /* Unit tests for lib/buf.c: growth keeps the bytes, the limit refuses an
- * append without a partial write, printf, consume, cstr and shrink. */
+ * append without a partial write, printf, consume, cstr, shrink and the
+ * double-buffer flip. */
 #include <criterion/criterion.h>
 
 #include <errno.h>
@@ -204,4 +205,34 @@ Test(buf, free_then_reuse)
 	cr_assert_eq(buf_puts(&b, "four"), 0);
 	cr_assert_eq(buf_puts(&b, "5"), -EMSGSIZE);
 	buf_free(&b);
+}
+
+Test(buf, flip_moves_the_batch_only_once_the_wire_is_sent)
+{
+	struct buf wire, out;
+	size_t off = 0;
+
+	buf_init(&wire, 0);
+	buf_init(&out, 0);
+	cr_assert_eq(buf_flip(&wire, &off, &out), 0);
+	cr_assert_eq(buf_append(&out, "abc", 3), 0);
+	cr_assert_eq(buf_flip(&wire, &off, &out), 3);
+	cr_assert_eq(memcmp(wire.data, "abc", 3), 0);
+	cr_assert_eq(out.len, 0);
+	cr_assert_eq(off, 0);
+	cr_assert_eq(buf_append(&out, "de", 2), 0);
+	off = 1;		/* a short send */
+	cr_assert_eq(buf_flip(&wire, &off, &out), 2);
+	cr_assert_eq(wire.data[off], 'b');
+	cr_assert_eq(out.len, 2);
+	off = 3;		/* the rest went */
+	cr_assert_eq(buf_flip(&wire, &off, &out), 2);
+	cr_assert_eq(memcmp(wire.data, "de", 2), 0);
+	cr_assert_eq(off, 0);
+	off = 2;
+	cr_assert_eq(buf_flip(&wire, &off, &out), 0);
+	cr_assert_eq(wire.len, 0);
+	cr_assert_eq(off, 0);
+	buf_free(&wire);
+	buf_free(&out);
 }

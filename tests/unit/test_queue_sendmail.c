@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <sysexits.h>
 
+#include "lib/date.h"
 #include "lib/mem.h"
 #include "queue/sendmail.h"
 
@@ -129,7 +130,7 @@ Test(sendmail_msg, lf_becomes_crlf_and_missing_headers_are_added)
 
 	cr_assert_eq(run(&m, &rc, 0, 0, "Subject: hi\nX-A: 1\r\n\nline\nl2"),
 	    0);
-	sendmail_date(env.now, date, sizeof(date));
+	date_rfc5322(env.now, date, sizeof(date));
 	snprintf(want, sizeof(want), "Subject: hi\r\nX-A: 1\r\n"
 	    "From: joe@host.example.test\r\nDate: %s\r\n"
 	    "Message-ID: <ID.1@host.example.test>\r\n\r\nline\r\nl2\r\n", date);
