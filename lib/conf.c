@@ -5,6 +5,7 @@
  * derived from others (users_file, tls_*) are filled in after the whole
  * file is read, so their position in the file does not matter. */
 #include "lib/conf.h"
+#include "lib/fds.h"
 #include "lib/addr.h"
 #include "lib/fdio.h"
 #include "lib/mem.h"
@@ -839,8 +840,8 @@ void conf_load_args(struct conf *c, int argc, char **argv, const char *usage,
     const char *prefix)
 {
 	const char *path = NULL;
-	char err[CONF_ERR_MAX];
-	int ch;
+	char err[CONF_ERR_MAX], fdpath[32];
+	int ch, fd;
 
 	while ((ch = getopt(argc, argv, "c:")) != -1) {
 		if (ch != 'c')
@@ -851,11 +852,22 @@ void conf_load_args(struct conf *c, int argc, char **argv, const char *usage,
 		fprintf(stderr, "%s\n", usage);
 		exit(2);
 	}
+	/* Started by a root master: read the config it already validated
+	 * through the descriptor it handed over (lib/fds.h). */
+	if (path != NULL && fds_get(MTA_FD_ROLE_CONF, &fd, 1) == 1) {
+		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+		path = fdpath;
+	}
 	if (conf_load(c, path, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s%s%s\n", prefix ? prefix : "",
 		    prefix ? ": " : "", err);
 		exit(2);
 	}
+	/* Started by a root master: reach state_dir through the descriptor it
+	 * handed over, whatever the permissions of the directories above. */
+	if (fds_get(MTA_FD_ROLE_STATEDIR, &fd, 1) == 1)
+		snprintf(c->state_dir, sizeof(c->state_dir), "/proc/self/fd/%d",
+		    fd);
 }
 
 void conf_free(struct conf *c)

@@ -12,6 +12,13 @@
 /* Roles in MTA_FDS. */
 #define MTA_FD_ROLE_SMTP "smtp"		/* TCP listener, relay/MX port */
 #define MTA_FD_ROLE_QWRITER "qwriter"	/* listening Unix socket of the writer */
+/* With privilege separation the daemons' users may be unable to traverse
+ * to the state_dir or the config (a checkout under /root): the master opens
+ * them as root and hands over descriptors, which the daemons use through
+ * /proc/self/fd (conf_load_args). */
+#define MTA_FD_ROLE_STATEDIR "statedir"	/* O_PATH directory: state_dir */
+#define MTA_FD_ROLE_CONF "conf"		/* the config file, read-only */
+#define MTA_FD_MAX 72			/* inherited fds at most */
 
 /* Run directory socket names under $state_dir/run/. */
 #define MTA_QWRITER_SOCK "qwriter.sock"

@@ -67,10 +67,12 @@ int master_users_lookup(const struct conf *c, struct master_users *u,
  * and before exec.  0, or -1 with the failing step in err. */
 int master_privsep_drop(const struct master_user *u, char *err, size_t errlen);
 /* Fork, drop to u and check that the daemon will be able to execute prog,
- * read conf_path (may be "") and connect to sock (may be NULL).  0, or -1
+ * read conf_path (may be "") and, if sock, connect to the writer's socket
+ * under state_dir, all reached as master_spawn hands them over.  0, or -1
  * with an explanation in err. */
 int master_privsep_check(const struct master_user *u, const char *prog,
-    const char *conf_path, const char *sock, char *err, size_t errlen);
+    const char *conf_path, const char *state_dir, int sock, char *err,
+    size_t errlen);
 
 /* ---- master_statedir.c: the state directory tree ---- */
 
@@ -122,6 +124,7 @@ int master_listen_unix(const char *path, unsigned mode);
 struct master_spawn {
 	const char *path;		/* absolute program path */
 	const char *conf_path;		/* "" : no -c */
+	const char *state_dir;		/* handed over as a descriptor (privsep) */
 	const struct master_user *user;	/* NULL: stay as we are */
 	const int *fds;			/* inherited, become 3, 4, ... */
 	const char *const *roles;	/* MTA_FDS role of each fd */

@@ -33,7 +33,8 @@ void master_child_start(struct master *m, struct master_child *k)
 		[0 ... CONF_LIST_MAX - 1] = MTA_FD_ROLE_SMTP };
 	static const char *const qw_roles[] = { MTA_FD_ROLE_QWRITER };
 	int fds[CONF_LIST_MAX];
-	struct master_spawn s = { .conf_path = m->conf_path };
+	struct master_spawn s = { .conf_path = m->conf_path,
+	    .state_dir = m->conf.state_dir };
 	size_t i;
 	pid_t pid;
 

@@ -77,12 +77,12 @@ static void master_bind(struct master *m)
 		    strerror(-m->qwriter_fd));
 	if (m->users.on &&
 	    (master_privsep_check(&m->users.smtpd, m->prog_smtpd, m->conf_path,
-	    m->qwriter_sock, err, sizeof(err)) < 0 ||
+	    m->conf.state_dir, 1, err, sizeof(err)) < 0 ||
 	    master_privsep_check(&m->users.queue, m->prog_qwriter,
-	    m->conf_path, NULL, err, sizeof(err)) < 0))
-		fatalx("a daemon user cannot reach what it needs: %s (every "
-		    "directory above state_dir, the config file and the "
-		    "programs must be accessible to the daemon users)", err);
+	    m->conf_path, m->conf.state_dir, 0, err, sizeof(err)) < 0))
+		fatalx("a daemon user cannot use what it needs: %s (the "
+		    "config file must be readable and the programs executable "
+		    "by the daemon users)", err);
 }
 
 static void master_start_daemons(struct master *m)

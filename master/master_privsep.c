@@ -4,6 +4,7 @@
  * any failure kills the child rather than exec a daemon as root.
  * Started as a normal user there is nothing to drop (users.on = 0). */
 #include "master/master.h"
+#include "lib/fds.h"
 #include "lib/mem.h"
 
 #include <errno.h>
@@ -108,27 +109,42 @@ int master_privsep_drop(const struct master_user *u, char *err, size_t errlen)
 	return master_privsep_verify(u, err, errlen);
 }
 
-/* Child side of master_privsep_check: what the daemon will need.  For
- * the socket, write access is what connect(2) checks. */
-static int master_privsep_probe(const char *prog, const char *conf_path,
-    const char *sock, char *err, size_t errlen)
+/* Child side of master_privsep_check: what the daemon will need, reached
+ * the way master_spawn hands it over (descriptors opened before the drop,
+ * so the directories above them do not matter).  For the socket, write
+ * access is what connect(2) checks. */
+static int master_privsep_probe(const struct master_user *u, const char *prog,
+    const char *conf_path, const char *state_dir, int sock, char *err,
+    size_t errlen)
 {
-	int fd;
+	char path[64];
+	int pfd, cfd = -1, sfd, fd;
 
-	if (access(prog, X_OK) < 0)
+	if ((pfd = open(prog, O_PATH | O_CLOEXEC)) < 0)
 		PRIVSEP_FAIL(prog);
-	if (conf_path[0] != '\0') {
-		if ((fd = open(conf_path, O_RDONLY | O_CLOEXEC)) < 0)
+	if ((sfd = open(state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		PRIVSEP_FAIL(state_dir);
+	if (conf_path[0] != '\0' &&
+	    (cfd = open(conf_path, O_RDONLY | O_CLOEXEC)) < 0)
+		PRIVSEP_FAIL(conf_path);
+	if (master_privsep_drop(u, err, errlen) < 0)
+		return -1;
+	if (faccessat(pfd, "", X_OK, AT_EMPTY_PATH) < 0)
+		PRIVSEP_FAIL(prog);
+	if (cfd >= 0) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", cfd);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 			PRIVSEP_FAIL(conf_path);
 		close(fd);
 	}
-	if (sock != NULL && access(sock, W_OK) < 0)
-		PRIVSEP_FAIL(sock);
+	if (sock && faccessat(sfd, "run/" MTA_QWRITER_SOCK, W_OK, 0) < 0)
+		PRIVSEP_FAIL("run/" MTA_QWRITER_SOCK);
 	return 0;
 }
 
 int master_privsep_check(const struct master_user *u, const char *prog,
-    const char *conf_path, const char *sock, char *err, size_t errlen)
+    const char *conf_path, const char *state_dir, int sock, char *err,
+    size_t errlen)
 {
 	int pfd[2], status = -1;
 	ssize_t n;
@@ -143,8 +159,8 @@ int master_privsep_check(const struct master_user *u, const char *prog,
 	}
 	if (pid == 0) {
 		close(pfd[0]);
-		if (master_privsep_drop(u, err, errlen) == 0 &&
-		    master_privsep_probe(prog, conf_path, sock, err, errlen) == 0)
+		if (master_privsep_probe(u, prog, conf_path, state_dir, sock,
+		    err, errlen) == 0)
 			_exit(0);
 		(void)!write(pfd[1], err, strlen(err));
 		_exit(1);

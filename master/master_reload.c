@@ -30,9 +30,9 @@ static int master_reload_prepare(struct master *m, struct conf *nc,
 	if (master_users_lookup(nc, nu, err, sizeof(err)) < 0)
 		goto fail;
 	if (nu->on && (master_privsep_check(&nu->smtpd, m->prog_smtpd, path,
-	    m->qwriter_sock, err, sizeof(err)) < 0 ||
-	    master_privsep_check(&nu->queue, m->prog_qwriter, path, NULL, err,
-	    sizeof(err)) < 0))
+	    nc->state_dir, 1, err, sizeof(err)) < 0 ||
+	    master_privsep_check(&nu->queue, m->prog_qwriter, path,
+	    nc->state_dir, 0, err, sizeof(err)) < 0))
 		goto fail;
 	if (master_listeners_open(nl, nc->smtp_listen, nc->n_smtp_listen,
 	    &m->smtp, err, sizeof(err)) < 0)

@@ -148,14 +148,17 @@ int master_find_program(const char *exe_dir, const char *name, char *out,
 }
 
 /* The child between fork and exec: never returns. */
-static void master_spawn_child(const struct master_spawn *s, char **argv,
-    char **envp, pid_t parent) __attribute__((noreturn));
-static void master_spawn_child(const struct master_spawn *s, char **argv,
-    char **envp, pid_t parent)
+static void master_spawn_child(const struct master_spawn *s, const int *fds,
+    size_t nfds, char **argv, char **envp, pid_t parent)
+    __attribute__((noreturn));
+static void master_spawn_child(const struct master_spawn *s, const int *fds,
+    size_t nfds, char **argv, char **envp, pid_t parent)
 {
 	sigset_t none;
 	char err[256];
 	int rc;
+
+	int prog = -1;
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -164,9 +167,14 @@ static void master_spawn_child(const struct master_spawn *s, char **argv,
 	 * then stops the daemons in order. */
 	setpgid(0, 0);
 	umask(077);
-	if ((rc = master_fds_layout(s->fds, s->nfds)) < 0) {
+	if ((rc = master_fds_layout(fds, nfds)) < 0) {
 		log_warn("%s: cannot set up inherited fds: %s", argv[0],
 		    strerror(-rc));
+		_exit(127);
+	}
+	/* The program too is opened before the drop and run by descriptor. */
+	if (s->user != NULL && (prog = open(s->path, O_PATH | O_CLOEXEC)) < 0) {
+		log_warn("%s: %s", s->path, strerror(errno));
 		_exit(127);
 	}
 	if (s->user != NULL && master_privsep_drop(s->user, err,
@@ -179,24 +187,59 @@ static void master_spawn_child(const struct master_spawn *s, char **argv,
 	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
 	if (getppid() != parent)
 		_exit(0);
-	execve(s->path, argv, envp);
+	if (prog >= 0)
+		execveat(prog, "", argv, envp, AT_EMPTY_PATH);
+	else
+		execve(s->path, argv, envp);
 	log_warn("cannot execute %s: %s", s->path, strerror(errno));
 	_exit(127);
+}
+
+/* With privilege separation, open (as root) what the daemon's user may be
+ * unable to reach by path, and append it to its inherited fds: the state
+ * directory and the config file (its path stays on the command line, for
+ * ps and logs).  Returns the number of fds, or -errno. */
+static int master_spawn_handover(const struct master_spawn *s, int *fds,
+    const char **roles, int *opened)
+{
+	size_t n = s->nfds;
+
+	if (n + 2 > MTA_FD_MAX)
+		return -EMFILE;
+	memcpy(fds, s->fds, n * sizeof(*fds));
+	memcpy(roles, s->roles, n * sizeof(*roles));
+	if (s->user == NULL)
+		return (int)n;
+	opened[0] = open(s->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (opened[0] < 0)
+		return -errno;
+	fds[n] = opened[0];
+	roles[n++] = MTA_FD_ROLE_STATEDIR;
+	if (s->conf_path[0] != '\0') {
+		opened[1] = open(s->conf_path, O_RDONLY | O_CLOEXEC);
+		if (opened[1] < 0)
+			return -errno;
+		fds[n] = opened[1];
+		roles[n++] = MTA_FD_ROLE_CONF;
+	}
+	return (int)n;
 }
 
 pid_t master_spawn(const struct master_spawn *s)
 {
 	struct buf fdsvar;
 	const char *name = strrchr(s->path, '/');
+	const char *roles[MTA_FD_MAX];
 	char *argv[4] = { NULL };
 	char **envp;
-	pid_t parent = getpid(), pid;
-	int e;
+	pid_t parent = getpid(), pid = -1;
+	int fds[MTA_FD_MAX], opened[2] = { -1, -1 }, n, e;
 
 	buf_init(&fdsvar, 0);
-	if (master_fds_env(s->roles, s->nfds, &fdsvar) < 0) {
-		buf_free(&fdsvar);
-		return -EINVAL;
+	n = master_spawn_handover(s, fds, roles, opened);
+	if (n < 0 || master_fds_env(roles, (size_t)n, &fdsvar) < 0) {
+		e = n < 0 ? -n : EINVAL;
+		goto out;
 	}
 	envp = master_env_build(environ, fdsvar.data);
 	argv[0] = (char *)(name != NULL ? name + 1 : s->path);
@@ -206,9 +249,13 @@ pid_t master_spawn(const struct master_spawn *s)
 	}
 	pid = fork();
 	if (pid == 0)
-		master_spawn_child(s, argv, envp, parent);
+		master_spawn_child(s, fds, (size_t)n, argv, envp, parent);
 	e = errno;
 	free(envp);
+out:
+	for (int i = 0; i < 2; i++)
+		if (opened[i] >= 0)
+			close(opened[i]);
 	buf_free(&fdsvar);
 	return pid < 0 ? -e : pid;
 }

@@ -112,6 +112,23 @@ class Privsep(MtaTestCase):
         m.assert_stored(qid, data)
         m.stop()
 
+    def test_state_dir_and_config_under_a_private_directory(self):
+        """A checkout under /root (0700): the daemon users cannot traverse
+        to the config or the state_dir, yet everything works, because the
+        master hands them descriptors."""
+        m = Mta(self, start=False)
+        os.chmod(m.top, 0o700)
+        m.start()
+        data = b"Subject: private\r\n\r\nbody\r\n"
+        with m.smtp() as c:
+            c.ehlo()
+            qid = c.send_message("a@example.test", ["b@example.test"], data)
+        m.assert_stored(qid, data)
+        for pid in m.pids("mta-smtpd") + m.pids("mta-qwriter"):
+            self.assertNotIn(0, proc_info(pid)[4], "a daemon runs as root")
+        m.stop()
+
+
 class NotRoot(MtaTestCase):
     """As root, run the master as nobody; otherwise as ourselves."""
 

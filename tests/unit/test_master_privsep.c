@@ -120,7 +120,7 @@ Test(master_privsep, smtpd_and_queue_must_differ)
 	free(c);
 }
 
-Test(master_privsep, check_reports_what_the_user_cannot_reach)
+Test(master_privsep, check_reports_what_the_user_cannot_use)
 {
 	char dir[] = "/tmp/test_master_privsep.XXXXXX", conf[256], err[512];
 	struct master_user u;
@@ -128,17 +128,19 @@ Test(master_privsep, check_reports_what_the_user_cannot_reach)
 
 	if (geteuid() != 0 || user_nobody(&u) < 0)
 		cr_skip_test("needs root and user nobody");
-	cr_assert_not_null(mkdtemp(dir));	/* 0700: nobody cannot enter */
+	/* 0700: nobody cannot enter, but gets descriptors for what is
+	 * inside; only the file's own permissions count. */
+	cr_assert_not_null(mkdtemp(dir));
 	snprintf(conf, sizeof(conf), "%s/mta.conf", dir);
 	f = fopen(conf, "w");
 	cr_assert_not_null(f);
 	fclose(f);
-	cr_assert_eq(master_privsep_check(&u, "/bin/sh", conf, NULL, err,
+	chmod(conf, 0600);
+	cr_assert_eq(master_privsep_check(&u, "/bin/sh", conf, dir, 0, err,
 	    sizeof(err)), -1);
 	cr_assert_not_null(strstr(err, conf), "%s", err);
-	chmod(dir, 0755);
 	chmod(conf, 0644);
-	cr_assert_eq(master_privsep_check(&u, "/bin/sh", conf, NULL, err,
+	cr_assert_eq(master_privsep_check(&u, "/bin/sh", conf, dir, 0, err,
 	    sizeof(err)), 0, "%s", err);
 	unlink(conf);
 	rmdir(dir);
