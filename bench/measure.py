@@ -19,6 +19,20 @@ def free_port():
         return s.getsockname()[1]
 
 
+def wait_greeting(port, timeout):
+    """Wait until 127.0.0.1:port greets with 220; the time it did, or None."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), 1) as s:
+                if s.recv(100).startswith(b"220"):
+                    return time.time()
+        except OSError:
+            pass
+        time.sleep(0.05)
+    return None
+
+
 def _children():
     kids = {}
     for d in os.listdir("/proc"):

@@ -1,9 +1,9 @@
 """Our MTA started from build/bin in a temp state_dir, for benchmarks."""
 import os
 import signal
-import socket
 import subprocess
-import time
+
+import measure
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -24,12 +24,6 @@ class OurMTA:
 
     def start(self):
         os.makedirs(self.dir, exist_ok=True)
-        # As root the daemons run as their own users and must reach the
-        # config and state_dir through this temp tree.
-        d = self.dir
-        while d not in ("/", ""):
-            os.chmod(d, os.stat(d).st_mode | 0o711)
-            d = os.path.dirname(d)
         with open(self.conf_path(), "w") as f:
             f.write("hostname = mta.bench.test\n"
                     "state_dir = %s/var\n"
@@ -42,14 +36,9 @@ class OurMTA:
         self.proc = subprocess.Popen(
             [os.path.join(self.bin, "mta-master"), "-F", "-c", self.conf_path()],
             stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), 1) as s:
-                    if s.recv(100).startswith(b"220"):
-                        return time.time()
-            except OSError:
-                time.sleep(0.05)
+        started = measure.wait_greeting(self.port, 60)
+        if started:
+            return started
         with open(os.path.join(self.dir, "mta.log"), errors="replace") as f:
             raise RuntimeError("mta did not start:\n" + f.read()[-2000:])
 
@@ -64,8 +53,7 @@ class OurMTA:
         return n
 
     def kill9(self):
-        from measure import tree
-        for p in tree(self.proc.pid):
+        for p in measure.tree(self.proc.pid):
             try:
                 os.kill(p, signal.SIGKILL)
             except OSError:

@@ -11,6 +11,8 @@ import shutil
 import subprocess
 import time
 
+import measure
+
 MAIN_CF = """\
 compatibility_level = 3.6
 queue_directory = {d}/queue
@@ -100,15 +102,8 @@ class PostfixPeer:
                        stderr=subprocess.DEVNULL)
         subprocess.run(["postfix", "-c", self.dir, "start"], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 15
-        import socket
-        while time.time() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), 1) as s:
-                    if s.recv(100).startswith(b"220"):
-                        return
-            except OSError:
-                time.sleep(0.2)
+        if measure.wait_greeting(self.port, 15):
+            return
         raise RuntimeError("postfix did not start; see %s/maillog" % self.dir)
 
     def pid(self):
