@@ -38,6 +38,7 @@ alias_maps =
 alias_database =
 local_recipient_maps =
 smtpd_recipient_restrictions = permit_mynetworks, reject
+smtpd_client_restrictions = {client_restrictions}
 default_process_limit = 500
 smtpd_client_connection_count_limit = 0
 smtpd_client_connection_rate_limit = 0
@@ -61,10 +62,14 @@ def ensure_installed():
 class PostfixPeer:
     name = "postfix"
 
-    def __init__(self, workdir, port, sink_port):
+    def __init__(self, workdir, port, sink_port, hold=False):
+        """hold: accept durably and keep every message in the hold queue
+        (acceptance only, like ours before delivery exists); otherwise
+        relay everything to the sink."""
         self.dir = os.path.join(workdir, "postfix")
         self.port = port
         self.sink_port = sink_port
+        self.hold = hold
 
     def _master_cf(self):
         out = []
@@ -93,7 +98,10 @@ class PostfixPeer:
         for sub in ("queue", "data"):
             os.makedirs(os.path.join(self.dir, sub), exist_ok=True)
         with open(os.path.join(self.dir, "main.cf"), "w") as f:
-            f.write(MAIN_CF.format(d=self.dir, sink_port=self.sink_port))
+            f.write(MAIN_CF.format(
+                d=self.dir, sink_port=self.sink_port,
+                client_restrictions="check_client_access static:HOLD"
+                if self.hold else ""))
         with open(os.path.join(self.dir, "master.cf"), "w") as f:
             f.write(self._master_cf())
         shutil.chown(os.path.join(self.dir, "data"), "postfix", "postfix")
@@ -113,7 +121,7 @@ class PostfixPeer:
 
     def queue_count(self):
         n = 0
-        for sub in ("incoming", "active", "deferred", "maildrop"):
+        for sub in ("incoming", "active", "deferred", "maildrop", "hold"):
             for _, _, files in os.walk(os.path.join(self.dir, "queue", sub)):
                 n += len(files)
         return n
