@@ -38,6 +38,7 @@ include lib/module.mk
 include queue/module.mk
 include smtpd/module.mk
 include master/module.mk
+include bench/module.mk
 include tests/module.mk
 
 all: $(PROGRAMS)
