@@ -220,12 +220,15 @@ static void on_accept(struct ev_op *op, int res, unsigned flags)
 	}
 }
 
-static void report(struct sink_server *sv)
+/* Interim counts (SIGUSR1) go to stderr beside the log; the final ones to
+ * stdout, where a script reads them (--json). */
+static void report(struct sink_server *sv, FILE *f)
 {
 	double secs = sv->first > 0 && sv->last > sv->first ?
 	    sv->last - sv->first : 0;
 
-	sink_stats_print(&sv->stats, stderr, sv->o->json, secs);
+	sink_stats_print(&sv->stats, f, sv->o->json, secs);
+	fflush(f);
 }
 
 static void on_signal(struct ev_op *op, int res, unsigned flags)
@@ -234,7 +237,7 @@ static void on_signal(struct ev_op *op, int res, unsigned flags)
 
 	(void)flags;
 	if (res == (int)sizeof(sv->sig.si)) {
-		report(sv);
+		report(sv, sv->sig.si.ssi_signo == SIGUSR1 ? stderr : stdout);
 		if (sv->sig.si.ssi_signo != SIGUSR1) {
 			ev_stop(&sv->loop);
 			return;

@@ -1,0 +1,94 @@
+"""The benchmark sink (mta-sink) driven by clients nobody here wrote:
+Postfix's smtp-source (counts equal, every Message-ID once) and Python's
+smtplib (fault injection percentages within tolerance, duplicates seen)."""
+import json
+import os
+import shutil
+import signal
+import smtplib
+import subprocess
+import time
+import unittest
+
+from mtatest import SLOW, free_port, program, scaled
+
+
+class Sink:
+    def __init__(self, testcase, *args):
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [program("mta-sink"), "-l", "127.0.0.1:%d" % self.port, "--json"] + list(args),
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        testcase.addCleanup(self.kill)
+        deadline = time.monotonic() + 10 * SLOW
+        while time.monotonic() < deadline:
+            try:
+                with smtplib.SMTP("127.0.0.1", self.port, timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError("mta-sink did not answer on %d" % self.port)
+
+    def stop(self):
+        """SIGTERM; the counts it prints as JSON."""
+        self.proc.send_signal(signal.SIGTERM)
+        out, _ = self.proc.communicate(timeout=10 * SLOW)
+        if self.proc.returncode != 0:
+            raise AssertionError("mta-sink exited %s" % self.proc.returncode)
+        return json.loads(out)
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class SinkTest(unittest.TestCase):
+
+    def test_smtp_source_counts_and_message_ids(self):
+        if not shutil.which("smtp-source"):
+            self.skipTest("smtp-source (Debian postfix) not installed")
+        sink = Sink(self)
+        n = scaled(2000, 200)
+        subprocess.run(["smtp-source", "-s", "20", "-m", str(n), "-l", "2000",
+                        "127.0.0.1:%d" % sink.port], check=True, timeout=120 * SLOW)
+        counts = sink.stop()
+        self.assertEqual(counts["connections"], n + 1)   # + the readiness probe
+        self.assertEqual(counts["messages"], n)
+        self.assertEqual(counts["recipients"], n)
+        self.assertEqual(counts["unique_ids"], n)
+        self.assertEqual(counts["duplicate_ids"], 0)
+
+    def test_fault_injection_and_duplicates(self):
+        sink = Sink(self, "--seed", "7", "--defer-pct", "20", "--reject-pct", "10")
+        n = scaled(600, 200)
+        deferred = rejected = accepted = 0
+        with smtplib.SMTP("127.0.0.1", sink.port, timeout=10 * SLOW) as s:
+            s.ehlo()
+            for i in range(n):
+                s.mail("a@example.test")
+                code, _ = s.rcpt("b@example.test")
+                if code == 451:
+                    deferred += 1
+                    s.rset()
+                    continue
+                if code == 550:
+                    rejected += 1
+                    s.rset()
+                    continue
+                self.assertEqual(code, 250)
+                # Every message twice under one Message-ID: one duplicate each.
+                msgid = "<%d.dup@test.example>" % (i // 2)
+                code, _ = s.data(b"Message-ID: " + msgid.encode()
+                                 + b"\r\nSubject: x\r\n\r\nbody\r\n")
+                self.assertEqual(code, 250)
+                accepted += 1
+        counts = sink.stop()
+        self.assertEqual(counts["rcpt_deferred"], deferred)
+        self.assertEqual(counts["rcpt_rejected"], rejected)
+        self.assertEqual(counts["messages"], accepted)
+        self.assertEqual(counts["unique_ids"] + counts["duplicate_ids"], accepted)
+        self.assertGreater(counts["duplicate_ids"], 0)
+        # 20 % and 10 % of n draws, within a generous tolerance.
+        self.assertLess(abs(deferred / n - 0.20), 0.06, deferred)
+        self.assertLess(abs(rejected / n - 0.10 * 0.8), 0.06, rejected)
