@@ -1,6 +1,7 @@
 """The benchmark sink (mta-sink) driven by clients nobody here wrote:
 Postfix's smtp-source (counts equal, every Message-ID once) and Python's
-smtplib (fault injection percentages within tolerance, duplicates seen)."""
+smtplib (fault injection percentages within tolerance, duplicates seen);
+mta-loadgen into the sink and into our smtpd."""
 import json
 import os
 import shutil
@@ -92,3 +93,52 @@ class SinkTest(unittest.TestCase):
         # 20 % and 10 % of n draws, within a generous tolerance.
         self.assertLess(abs(deferred / n - 0.20), 0.06, deferred)
         self.assertLess(abs(rejected / n - 0.10 * 0.8), 0.06, rejected)
+
+
+def loadgen(port, *args):
+    """Run mta-loadgen against 127.0.0.1:port; (exit status, JSON report)."""
+    p = subprocess.run([program("mta-loadgen"), "--json"] + list(args)
+                       + ["127.0.0.1:%d" % port], capture_output=True,
+                       timeout=120 * SLOW)
+    return p.returncode, json.loads(p.stdout)
+
+
+class LoadgenTest(unittest.TestCase):
+
+    def test_loadgen_into_sink_counts_match(self):
+        sink = Sink(self)
+        n = scaled(3000, 300)
+        rc, r = loadgen(sink.port, "-c", "30", "-m", str(n), "-s", "5120",
+                        "-r", "2", "--messages-per-connection", "5")
+        counts = sink.stop()
+        self.assertEqual(rc, 0, r)
+        self.assertEqual(r["ok"], n)
+        self.assertEqual(counts["messages"], n)
+        self.assertEqual(counts["recipients"], 2 * n)
+        self.assertEqual(counts["unique_ids"], n)
+        self.assertEqual(counts["duplicate_ids"], 0)
+        self.assertEqual(counts["no_msgid"], 0)
+        self.assertEqual(r["latency_ms"]["eod"]["n"], n)
+
+    def test_loadgen_reports_injected_faults(self):
+        sink = Sink(self, "--seed", "3", "--defer-pct", "10")
+        n = scaled(1000, 200)
+        rc, r = loadgen(sink.port, "-c", "10", "-m", str(n))
+        counts = sink.stop()
+        self.assertEqual(rc, 1, "refused messages must make loadgen fail")
+        self.assertEqual(r["replies"]["rcpt"]["4xx"], counts["rcpt_deferred"])
+        self.assertEqual(counts["messages"] + counts["rcpt_deferred"], n)
+        self.assertLess(abs(counts["rcpt_deferred"] / n - 0.10), 0.05)
+
+    def test_loadgen_into_our_smtpd_every_message_queued(self):
+        from mtatest import Mta
+        m = Mta(self)
+        n = scaled(1000, 100)
+        rc, r = loadgen(m.port, "-c", "20", "-m", str(n), "-s", "5120")
+        self.assertEqual(rc, 0, r)
+        self.assertEqual(r["ok"], n)
+        deadline = time.monotonic() + 10 * SLOW
+        while len(m.queued_ids()) < n and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(len(m.queued_ids()), n)
+        m.stop()
