@@ -104,12 +104,7 @@ static void s_write(void *ctx, const char *p, size_t n)
 
 static void s_close(void *ctx)
 {
-	struct sink_conn *c = ctx;
-
-	if (c->io.broken)	/* nothing to flush: finish from before_sleep */
-		smtpd_io_abort(&c->io);
-	else
-		smtpd_io_close(&c->io);
+	smtpd_io_close(&((struct sink_conn *)ctx)->io);
 }
 
 static void s_drop(void *ctx)

@@ -286,6 +286,9 @@ void smtpd_io_close(struct smtpd_io *io)
 	io->close_deadline = smtpd_now_ms() + SMTPD_IO_CLOSE_GRACE_MS;
 	if (io->broken) {
 		shut(io);
+		/* Called outside a completion, nothing else would finish it:
+		 * smtpd_io_flush_all does. */
+		mark_dirty(io);
 		return;
 	}
 	cancel_recv(io);	/* the session takes no more input */
