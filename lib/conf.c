@@ -81,6 +81,13 @@ static const struct conf_key conf_keys[] = {
 	K(smtpd_max_connections, v_uint, 1, 10000000),
 	K(smtpd_bare_lf, v_bare_lf, 0, 0),
 	K(queue_checkpoint_ms, v_uint, 1, 3600000),
+	K(delay_warning_time, v_duration, 0, DAYS(365)),
+	K(qmgr_active_limit, v_uint, 100, 10000000),
+	K(smtp_connection_reuse_limit, v_uint, 1, 1000000),
+	K(smtp_connection_idle, v_duration, 0, DAYS(1)),
+	K(smtp_rcpt_limit, v_uint, 1, 100000),
+	K(smtp_connect_timeout, v_duration, 1, DAYS(1)),
+	K(smtp_helo_name, v_hostname, 0, 0),
 	K(user_smtpd, v_user, 0, 0),
 	K(user_queue, v_user, 0, 0),
 	K(user_remote, v_user, 0, 0),
@@ -598,6 +605,12 @@ void conf_defaults(struct conf *c)
 	c->smtpd_max_connections = 10000;
 	snprintf(c->smtpd_bare_lf, sizeof(c->smtpd_bare_lf), "normalize");
 	c->queue_checkpoint_ms = 1000;
+	c->delay_warning_time = 0;
+	c->qmgr_active_limit = 20000;
+	c->smtp_connection_reuse_limit = 100;
+	c->smtp_connection_idle = 5;
+	c->smtp_rcpt_limit = 100;
+	c->smtp_connect_timeout = 30;
 	snprintf(c->user_smtpd, sizeof(c->user_smtpd), "mta-smtpd");
 	snprintf(c->user_queue, sizeof(c->user_queue), "mta-queue");
 	snprintf(c->user_remote, sizeof(c->user_remote), "mta-remote");

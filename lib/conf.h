@@ -73,6 +73,13 @@ struct conf {
 	unsigned smtpd_max_connections;	/* per worker process */
 	char smtpd_bare_lf[16];		/* "normalize" (default) or "reject" */
 	unsigned queue_checkpoint_ms;	/* journal checkpoint interval */
+	unsigned delay_warning_time;	/* s; 0: no delay DSN */
+	unsigned qmgr_active_limit;	/* messages in qmgr's memory at most */
+	unsigned smtp_connection_reuse_limit;	/* messages per connection */
+	unsigned smtp_connection_idle;	/* s an idle client connection is kept */
+	unsigned smtp_rcpt_limit;	/* recipients per outbound transaction */
+	unsigned smtp_connect_timeout;	/* s */
+	char smtp_helo_name[256];	/* empty: hostname */
 	char user_smtpd[64], user_queue[64], user_remote[64], user_local[64];
 };
 

@@ -127,6 +127,24 @@ void ev_send(struct ev_loop *loop, struct ev_op *op, int fd, const void *buf,
 	io_uring_prep_send(ev_sqe(loop, op), fd, buf, len, MSG_NOSIGNAL);
 }
 
+void ev_recvmsg(struct ev_loop *loop, struct ev_op *op, int fd,
+    struct msghdr *msg)
+{
+	io_uring_prep_recvmsg(ev_sqe(loop, op), fd, msg, MSG_CMSG_CLOEXEC);
+}
+
+void ev_sendmsg(struct ev_loop *loop, struct ev_op *op, int fd,
+    const struct msghdr *msg)
+{
+	io_uring_prep_sendmsg(ev_sqe(loop, op), fd, msg, MSG_NOSIGNAL);
+}
+
+void ev_connect(struct ev_loop *loop, struct ev_op *op, int fd,
+    const struct sockaddr *sa, socklen_t salen)
+{
+	io_uring_prep_connect(ev_sqe(loop, op), fd, sa, salen);
+}
+
 void ev_read(struct ev_loop *loop, struct ev_op *op, int fd, void *buf,
     size_t len, long long off)
 {

@@ -8,6 +8,7 @@
 #include <liburing.h>
 #include <stddef.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 
 struct ev_op;
 struct ev_loop;
@@ -62,6 +63,16 @@ void ev_recv(struct ev_loop *loop, struct ev_op *op, int fd, void *buf,
 /* One send (MSG_NOSIGNAL) from buf; may complete short. */
 void ev_send(struct ev_loop *loop, struct ev_op *op, int fd, const void *buf,
     size_t len);
+/* recvmsg (MSG_CMSG_CLOEXEC: passed fds arrive close-on-exec) and sendmsg
+ * (MSG_NOSIGNAL); msg and everything it points to must live until the
+ * completion. */
+void ev_recvmsg(struct ev_loop *loop, struct ev_op *op, int fd,
+    struct msghdr *msg);
+void ev_sendmsg(struct ev_loop *loop, struct ev_op *op, int fd,
+    const struct msghdr *msg);
+/* connect(2) on a non-blocking socket; sa must live until completion. */
+void ev_connect(struct ev_loop *loop, struct ev_op *op, int fd,
+    const struct sockaddr *sa, socklen_t salen);
 /* read/write at offset (-1: current position). */
 void ev_read(struct ev_loop *loop, struct ev_op *op, int fd, void *buf,
     size_t len, long long off);

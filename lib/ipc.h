@@ -25,6 +25,19 @@ enum ipc_type {
 	IPC_QW_QUEUED = 5,	/* attr QID: durable */
 	IPC_QW_TEMPFAIL = 6,	/* attr TEXT: not queued, try later (452 4.3.1) */
 	IPC_QW_REJECT = 7,	/* attr TEXT: not queued, permanent (554) */
+	/* queue manager <-> queue writer (docs/delivery-protocol.md) */
+	IPC_QM_SUBSCRIBE = 8,	/* qmgr -> writer: send NEW and CKPT */
+	IPC_QM_NEW = 9,		/* writer -> qmgr: attr QID now in incoming/ */
+	IPC_QM_CKPT = 10,	/* writer -> qmgr: attr QID: every ID <= it is
+				 * durable without the journal */
+	/* delivery agents <-> queue manager */
+	IPC_AG_HELLO = 11,	/* agent -> qmgr: attrs KIND, SLOTS */
+	IPC_AG_JOB = 12,	/* qmgr -> agent, queue file fd attached */
+	IPC_AG_RCPT = 13,	/* agent -> qmgr: one recipient's result */
+	IPC_AG_DONE = 14,	/* agent -> qmgr: job finished, fd closed */
+	/* mtactl <-> queue manager */
+	IPC_CTL_REQ = 15,	/* attrs CMD, ARG */
+	IPC_CTL_REPLY = 16,	/* attrs TEXT (output), STATUS (exit code) */
 	IPC_TYPE_MAX
 };
 
@@ -40,6 +53,16 @@ enum ipc_attr {
 	IPC_A_TEXT = 9,
 	IPC_A_UID = 10,		/* sendmail: submitting uid (decimal) */
 	IPC_A_SIZE = 11,	/* content size declared (decimal) */
+	IPC_A_KIND = 12,	/* agent kind: "remote" or "local" */
+	IPC_A_SLOTS = 13,	/* jobs an agent takes at once (decimal) */
+	IPC_A_NEXTHOP = 14,	/* job's next hop (delivery-protocol.md) */
+	IPC_A_RCPT_IDX = 15,	/* recipient index in the queue file */
+	IPC_A_CLASS = 16,	/* "sent", "deferred" or "bounced" */
+	IPC_A_DSN = 17,		/* enhanced status code "X.Y.Z" */
+	IPC_A_RELAY = 18,	/* "host[addr]:port" or "none" */
+	IPC_A_CMD = 19,		/* control command word */
+	IPC_A_ARG = 20,		/* control command argument */
+	IPC_A_STATUS = 21,	/* control reply exit status (decimal) */
 	IPC_A_MAX
 };
 
