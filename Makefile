@@ -37,6 +37,7 @@ all:
 include lib/module.mk
 include queue/module.mk
 include smtpd/module.mk
+include deliver/module.mk
 include master/module.mk
 include bench/module.mk
 include tests/module.mk

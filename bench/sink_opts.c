@@ -12,11 +12,11 @@ const char sink_opts_usage[] =
     "usage: mta-sink [-l host:port]... [--json] [--seed N]\n"
     "    [--defer-pct P] [--reject-pct P] [--data-reject-pct P]\n"
     "    [--drop-pct P] [--delay-ms N] [--store DIR] [--size N]\n"
-    "    [--hostname NAME]\n";
+    "    [--hostname NAME] [--timeout SEC]\n";
 
 enum {
 	OPT_JSON = 256, OPT_SEED, OPT_DEFER, OPT_REJECT, OPT_DATA_REJECT,
-	OPT_DROP, OPT_DELAY, OPT_STORE, OPT_SIZE, OPT_HOSTNAME,
+	OPT_DROP, OPT_DELAY, OPT_STORE, OPT_SIZE, OPT_HOSTNAME, OPT_TIMEOUT,
 };
 
 static const struct option longopts[] = {
@@ -32,6 +32,7 @@ static const struct option longopts[] = {
 	{ "store", required_argument, NULL, OPT_STORE },
 	{ "size", required_argument, NULL, OPT_SIZE },
 	{ "hostname", required_argument, NULL, OPT_HOSTNAME },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -96,6 +97,7 @@ static void defaults(struct sink_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->hostname = "mta-sink";
 	o->size_limit = 0;
+	o->timeout_s = SINK_DEFAULT_TIMEOUT;
 }
 
 /* One option; 0 or -1 (bad value). */
@@ -122,6 +124,11 @@ static int one(int c, const char *arg, struct sink_opts *o)
 	case OPT_STORE: o->store_dir = arg; return 0;
 	case OPT_SIZE: return num(arg, UINT64_MAX, &o->size_limit);
 	case OPT_HOSTNAME: o->hostname = arg; return 0;
+	case OPT_TIMEOUT:
+		if (num(arg, 86400, &v) < 0 || v == 0)
+			return -1;
+		o->timeout_s = (unsigned)v;
+		return 0;
 	default: return -1;
 	}
 }

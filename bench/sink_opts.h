@@ -8,6 +8,7 @@
 
 #define SINK_LISTEN_MAX 16
 #define SINK_DEFAULT_LISTEN "127.0.0.1:2526"
+#define SINK_DEFAULT_TIMEOUT 300	/* s: RFC 5321 4.5.3.2.7 server timeout */
 
 struct sink_listen {
 	char host[256];		/* numeric or a name; "" = any */
@@ -24,6 +25,7 @@ struct sink_opts {
 	const char *store_dir;	/* NULL: discard messages */
 	uint64_t size_limit;	/* advertised in EHLO SIZE; 0: none */
 	const char *hostname;
+	unsigned timeout_s;	/* idle client closed after this (421) */
 };
 
 /* Parse argv into o (defaults first).  0, 1 for --help, or -1 with a

@@ -6,6 +6,7 @@
 #include "bench/sink_session.h"
 #include "bench/sink_store.h"
 #include "smtpd/smtpd_io.h"
+#include "smtpd/smtpd_proto.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 
@@ -23,6 +24,7 @@
 #define SINK_RECV_BUFS 1024
 #define SINK_RECV_BUFSZ (16 * 1024)
 #define SINK_LISTENERS_MAX 32
+#define SINK_TICK_MS 1000
 
 struct sink_server;
 
@@ -41,7 +43,9 @@ struct sink_conn {
 	struct sink_store store;
 	char reply[128];
 	size_t replylen;
-	int busy, io_done;
+	int busy, io_done, timed_out;
+	uint64_t last_ms;		/* last input, for the idle timeout */
+	struct sink_conn *prev, *next;	/* all connections, for the tick */
 };
 
 struct sink_server {
@@ -57,6 +61,9 @@ struct sink_server {
 	struct ev_signal sig;
 	double first, last;	/* first connection, last message (s) */
 	uint64_t seen;		/* messages at the last check */
+	struct sink_conn *conns;
+	struct ev_op tick_op;
+	struct __kernel_timespec tick_ts;
 };
 
 static double now_s(void)
@@ -69,13 +76,22 @@ static double now_s(void)
 
 static void conn_free(struct sink_conn *c)
 {
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		c->sv->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
 	sink_session_free(&c->s);
 	free(c);
 }
 
 static void io_input(struct smtpd_io *io, const char *p, size_t n)
 {
-	sink_session_input(&container_of(io, struct sink_conn, io)->s, p, n);
+	struct sink_conn *c = container_of(io, struct sink_conn, io);
+
+	c->last_ms = smtpd_now_ms();
+	sink_session_input(&c->s, p, n);
 }
 
 static void io_eof(struct smtpd_io *io, int err)
@@ -193,6 +209,11 @@ static void conn_new(struct sink_server *sv, int fd)
 	if (sv->stats.connections++ == 0)
 		sv->first = now_s();
 	c->sv = sv;
+	c->last_ms = smtpd_now_ms();
+	c->next = sv->conns;
+	if (c->next != NULL)
+		c->next->prev = c;
+	sv->conns = c;
 	sink_session_init(&c->s, &sv->env, &sink_ops, c);
 	smtpd_io_start(&c->io, &sv->ios, fd, &sink_io_cb);
 	sink_session_start(&c->s);
@@ -213,6 +234,29 @@ static void on_accept(struct ev_op *op, int res, unsigned flags)
 		ev_accept(&l->sv->loop, &l->op, l->fd);
 		l->armed = 1;
 	}
+}
+
+/* Every second: a client silent for timeout_s gets 421 and is closed
+ * (RFC 5321 4.5.3.2.7), so a test or benchmark that forgets a connection
+ * never keeps the sink waiting forever.  Busy ones wait on us, not on it. */
+static void on_tick(struct ev_op *op, int res, unsigned flags)
+{
+	static const char msg[] = "421 4.4.2 mta-sink: idle timeout\r\n";
+	struct sink_server *sv = container_of(op, struct sink_server, tick_op);
+	uint64_t limit = (uint64_t)sv->o->timeout_s * 1000, now = smtpd_now_ms();
+
+	(void)res;
+	(void)flags;
+	for (struct sink_conn *c = sv->conns; c != NULL; c = c->next) {
+		if (c->busy || c->io_done || c->timed_out ||
+		    now - c->last_ms < limit)
+			continue;
+		c->timed_out = 1;
+		sv->stats.timeouts++;
+		smtpd_io_write(&c->io, msg, sizeof(msg) - 1);
+		smtpd_io_close(&c->io);
+	}
+	ev_timeout(&sv->loop, &sv->tick_op, &sv->tick_ts, SINK_TICK_MS);
 }
 
 /* Interim counts (SIGUSR1) go to stderr beside the log; the final ones to
@@ -331,6 +375,8 @@ static void setup(struct sink_server *sv, const struct sink_opts *o)
 		sv->ls[i].armed = 1;
 	}
 	setup_signals(sv);
+	sv->tick_op.fn = on_tick;
+	ev_timeout(&sv->loop, &sv->tick_op, &sv->tick_ts, SINK_TICK_MS);
 	sv->loop.before_sleep = before_sleep;
 	sv->loop.before_sleep_arg = sv;
 }

@@ -100,6 +100,7 @@ static void json_str(FILE *f, const char *s)
 #define SINK_STATS_FIELDS(X) \
 	X(connections) X(messages) X(recipients) X(bytes) \
 	X(rcpt_deferred) X(rcpt_rejected) X(data_rejected) X(dropped) \
+	X(timeouts) \
 	X(unique_ids) X(duplicate_ids)
 
 static void print_json(const struct sink_stats *st, FILE *f, double secs)

@@ -12,6 +12,7 @@
 struct sink_stats {
 	uint64_t connections, messages, recipients, bytes;
 	uint64_t rcpt_deferred, rcpt_rejected, data_rejected, dropped;
+	uint64_t timeouts;	/* idle clients closed with 421 */
 	uint64_t no_msgid, unique_ids, duplicate_ids;
 	char **ids;		/* open addressing; NULL: empty slot */
 	size_t cap;		/* power of two */

@@ -5,4 +5,4 @@ TEST_PROGRAMS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(TEST_ARCHIVES) $(LIBMTA)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< -Wl,--start-group $(TEST_ARCHIVES) $(LIBMTA) -Wl,--end-group $(LDLIBS) -lcriterion -lpthread
+	$(CC) $(LDFLAGS) -o $@ $< -Wl,--start-group $(TEST_ARCHIVES) $(LIBMTA) -Wl,--end-group $(LDLIBS) -lcares -lssl -lcrypto -lcriterion -lpthread

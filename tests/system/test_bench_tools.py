@@ -60,6 +60,18 @@ class SinkTest(unittest.TestCase):
         self.assertEqual(counts["unique_ids"], n)
         self.assertEqual(counts["duplicate_ids"], 0)
 
+    def test_idle_client_gets_421_after_timeout(self):
+        import socket
+        sink = Sink(self, "--timeout", "1")
+        with socket.create_connection(("127.0.0.1", sink.port), timeout=10 * SLOW) as s:
+            f = s.makefile("rb")
+            self.assertTrue(f.readline().startswith(b"220 "))
+            t0 = time.monotonic()
+            self.assertTrue(f.readline().startswith(b"421 4.4.2"))
+            self.assertEqual(f.readline(), b"")          # and closed
+            self.assertLess(time.monotonic() - t0, 5 * SLOW)
+        self.assertEqual(sink.stop()["timeouts"], 1)
+
     def test_fault_injection_and_duplicates(self):
         sink = Sink(self, "--seed", "7", "--defer-pct", "20", "--reject-pct", "10")
         n = scaled(600, 200)
