@@ -27,6 +27,7 @@ struct loadgen_opts {
 	const char *helo;
 	unsigned timeout;	/* seconds per network wait */
 	int json;
+	int no_pipelining;	/* lock-step even when PIPELINING is offered */
 };
 
 /* Parse argv into o; on error a message is in err (n bytes). 0, 1 for

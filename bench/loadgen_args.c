@@ -12,7 +12,7 @@
 #include "bench/loadgen.h"
 
 enum { OPT_MPC = 256, OPT_FROM, OPT_TO, OPT_JSON, OPT_DOMAINS, OPT_HELO,
-	OPT_TIMEOUT, OPT_RATE };
+	OPT_TIMEOUT, OPT_RATE, OPT_NO_PIPELINING };
 
 static const struct option longopts[] = {
 	{ "messages-per-connection", required_argument, NULL, OPT_MPC },
@@ -23,6 +23,7 @@ static const struct option longopts[] = {
 	{ "helo", required_argument, NULL, OPT_HELO },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "rate", required_argument, NULL, OPT_RATE },
+	{ "no-pipelining", no_argument, NULL, OPT_NO_PIPELINING },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -44,6 +45,8 @@ void loadgen_args_usage(FILE *f)
 	    "  --domains N   spread recipients over d1..dN.example.test\n"
 	    "  --helo NAME   EHLO name (default loadgen.localhost)\n"
 	    "  --timeout SEC per network wait (default 60)\n"
+	    "  --no-pipelining  one command per round trip even when the\n"
+	    "                server offers PIPELINING (as smtp-source does)\n"
 	    "  --json        print the results as one JSON object\n"
 	    "Not supported yet: --starttls, --auth (waiting on TLS support).\n",
 	    f);
@@ -128,6 +131,7 @@ static int option(struct loadgen_opts *o, int c, const char *arg, char *err,
 	case OPT_FROM: o->from = arg; break;
 	case OPT_TO: o->to = arg; break;
 	case OPT_HELO: o->helo = arg; break;
+	case OPT_NO_PIPELINING: o->no_pipelining = 1; break;
 	case OPT_JSON: o->json = 1; break;
 	default:
 		snprintf(err, n, "unknown option (see --help)");

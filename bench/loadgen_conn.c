@@ -184,7 +184,8 @@ static void eod_reply(struct loadgen_conn *c, int code)
 
 static void ehlo_line(struct loadgen_conn *c, const char *line, size_t n)
 {
-	if (n >= 14 && strncasecmp(line + 4, "PIPELINING", 10) == 0 &&
+	if (!c->ctx->o->no_pipelining && n >= 14 &&
+	    strncasecmp(line + 4, "PIPELINING", 10) == 0 &&
 	    (n == 14 || line[14] == ' ' || line[14] == '\r'))
 		c->pipelining = 1;
 }

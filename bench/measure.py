@@ -90,27 +90,77 @@ def memory_kib(pid):
     return rss, pss
 
 
+RCPT = "rcpt@dest.bench.test"   # a remote domain: both MTAs relay it
+
+
+def run_timed(cmd, timeout):
+    """Run cmd; (elapsed seconds, its CPU seconds, stdout bytes)."""
+    t = time.monotonic()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        out, _ = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        raise
+    # communicate() reaped it; its CPU is in our RUSAGE_CHILDREN delta.
+    elapsed = time.monotonic() - t
+    if p.returncode != 0:
+        raise RuntimeError("%s exited %d" % (cmd[0], p.returncode))
+    return elapsed, out
+
+
+def children_cpu():
+    import resource
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def smtp_source(port, conns, msgs, size=5120, rcpts=1, per_conn=False,
                 timeout=600):
-    """Run Postfix's smtp-source; returns elapsed seconds."""
+    """Run Postfix's smtp-source; (elapsed seconds, its CPU seconds).
+    per_conn: many messages per connection (its -d)."""
     cmd = ["smtp-source", "-s", str(conns), "-m", str(msgs), "-l", str(size),
-           "-f", "load@bench.test", "-t", "rcpt@localhost"]
+           "-f", "load@bench.test", "-t", RCPT]
     if rcpts > 1:
         cmd += ["-r", str(rcpts)]
     if per_conn:
         cmd += ["-d"]
     cmd.append("127.0.0.1:%d" % port)
-    t = time.monotonic()
-    subprocess.run(cmd, check=True, timeout=timeout, stdout=subprocess.DEVNULL)
-    return time.monotonic() - t
+    cpu0 = children_cpu()
+    secs, _ = run_timed(cmd, timeout)
+    return secs, children_cpu() - cpu0
+
+
+def loadgen(bindir, port, conns, msgs, size=5120, rcpts=1, per_conn=1,
+            domains=0, timeout=900, pipelining=True):
+    """Run mta-loadgen; (elapsed, its CPU seconds, its JSON report).
+    Raises if any message was refused."""
+    import json
+    cmd = [os.path.join(bindir, "mta-loadgen"), "-c", str(conns), "-m", str(msgs),
+           "-s", str(size), "-r", str(rcpts), "--from", "load@bench.test",
+           "--to", RCPT, "--messages-per-connection", str(per_conn), "--json"]
+    if domains:
+        cmd += ["--domains", str(domains)]
+    if not pipelining:
+        cmd += ["--no-pipelining"]
+    cmd.append("127.0.0.1:%d" % port)
+    cpu0 = children_cpu()
+    secs, out = run_timed(cmd, timeout)
+    return secs, children_cpu() - cpu0, json.loads(out)
+
+
+def raise_nofile(n):
+    """Let this process (and the MTA it starts) hold n descriptors."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < n:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, n), hard))
 
 
 def idle_connections(port, n):
     """Open n SMTP sessions that read the greeting and then sit idle."""
-    import resource
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < n + 100:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, n + 1000), hard))
+    raise_nofile(n + 1000)
     socks = []
     for _ in range(n):
         s = socket.create_connection(("127.0.0.1", port), 10)

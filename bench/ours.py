@@ -24,6 +24,7 @@ class OurMTA:
 
     def start(self):
         os.makedirs(self.dir, exist_ok=True)
+        measure.raise_nofile(20000)
         with open(self.conf_path(), "w") as f:
             f.write("hostname = mta.bench.test\n"
                     "state_dir = %s/var\n"

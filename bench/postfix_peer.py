@@ -45,6 +45,7 @@ smtpd_client_connection_rate_limit = 0
 smtpd_client_message_rate_limit = 0
 smtpd_client_recipient_rate_limit = 0
 message_size_limit = 52428800
+{transport}
 """
 
 
@@ -62,7 +63,7 @@ def ensure_installed():
 class PostfixPeer:
     name = "postfix"
 
-    def __init__(self, workdir, port, sink_port, hold=False):
+    def __init__(self, workdir, port, sink_port, hold=False, transport=None):
         """hold: accept durably and keep every message in the hold queue
         (acceptance only, like ours before delivery exists); otherwise
         relay everything to the sink."""
@@ -70,6 +71,7 @@ class PostfixPeer:
         self.port = port
         self.sink_port = sink_port
         self.hold = hold
+        self.transport = transport
 
     def _master_cf(self):
         out = []
@@ -100,6 +102,8 @@ class PostfixPeer:
         with open(os.path.join(self.dir, "main.cf"), "w") as f:
             f.write(MAIN_CF.format(
                 d=self.dir, sink_port=self.sink_port,
+                transport="transport_maps = texthash:%s" % self.transport
+                if self.transport else "",
                 client_restrictions="check_client_access static:HOLD"
                 if self.hold else ""))
         with open(os.path.join(self.dir, "master.cf"), "w") as f:
