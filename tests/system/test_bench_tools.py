@@ -11,7 +11,7 @@ import subprocess
 import time
 import unittest
 
-from mtatest import SLOW, free_port, program, scaled
+from mtatest import BUILD, SLOW, TOP, free_port, program, scaled
 
 
 class Sink:
@@ -154,3 +154,18 @@ class LoadgenTest(unittest.TestCase):
             time.sleep(0.05)
         self.assertEqual(len(m.queued_ids()), n)
         m.stop()
+
+
+class BenchRunTest(unittest.TestCase):
+    """bench/run end to end at a tiny scale, so the script cannot rot."""
+
+    def test_bench_run_small(self):
+        out = subprocess.run(
+            [os.path.join(TOP, "bench", "run"), "--no-build", "--build", BUILD,
+             "--scale", "0.002", "--idle", "20", "--fill", "200", "--no-write",
+             "--no-tools", "--workdir", os.environ.get("TMPDIR", "/tmp")],
+            capture_output=True, text=True, timeout=300 * SLOW)
+        self.assertEqual(out.returncode, 0, out.stdout[-2000:] + out.stderr[-2000:])
+        self.assertIn("## Acceptance", out.stdout)
+        self.assertRegex(out.stdout, r"\| 50 \| 1 \| \d+ \|")
+        self.assertIn("restart after kill -9", out.stdout)
