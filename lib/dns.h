@@ -40,20 +40,25 @@ struct dns_resolver;
 /* Called once per query, on the loop; result is valid during the call. */
 typedef void dns_done_fn(void *arg, const struct dns_result *result);
 
-/* A resolver on loop.  servers: "ip[:port],..." ("" for /etc/resolv.conf);
- * timeout_ms per try.  NULL and errno on failure. */
+/* A resolver on loop.  servers: "ip[:port],..." ("[ipv6]:port" with a
+ * port; "" for /etc/resolv.conf); timeout_ms per try (2 tries, the second
+ * twice as long).  NULL and errno (EINVAL: bad server list) on failure. */
 struct dns_resolver *dns_open(struct ev_loop *loop, const char *servers,
     unsigned timeout_ms);
-/* Cancel every query (their callbacks run with DNS_TEMPFAIL) and free. */
+/* Cancel every query (their callbacks run with DNS_TEMPFAIL) and free.
+ * Safe inside a done callback (then it takes effect when that returns);
+ * keep running the loop a moment after so cancelled ops complete. */
 void dns_close(struct dns_resolver *r);
 /* Resolve name for port.  mx != 0: MX lookup first (with the no-MX
- * fallback); mx == 0: the name's own AAAA/A only.  A literal IPv4/IPv6
- * address (with or without brackets) completes without a query.  done
+ * fallback); mx == 0 or "[name]": the name's own AAAA/A only.  A literal
+ * address ("1.2.3.4", "::1", "[1.2.3.4]", "[IPv6:::1]") completes without
+ * a query.  Targets: per MX host its AAAA then its A addresses.  done
  * always runs exactly once, possibly before dns_resolve returns. */
 void dns_resolve(struct dns_resolver *r, const char *name, unsigned port,
     int mx, dns_done_fn *done, void *arg);
 /* Pure helpers, exposed for tests: order MX answers (sort by preference,
- * shuffle equal preferences with rnd), 1 if the set is a null MX. */
+ * shuffle equal preferences with rnd; NULL: no shuffle), 1 if the set is a
+ * null MX (one record whose host is "" or "."). */
 struct dns_mx {
 	char host[256];
 	unsigned pref;
