@@ -71,3 +71,18 @@ Test(crc32c, matches_bitwise_reference_at_every_length_and_alignment)
 			cr_assert_eq(crc32c(0, buf + off, n),
 			    crc_ref(0, buf + off, n), "off %zu len %zu", off, n);
 }
+
+Test(crc32c, hardware_and_table_versions_agree)
+{
+	unsigned char buf[4096];
+	uint32_t x = 777;
+
+	for (size_t i = 0; i < sizeof(buf); i++) {
+		x = x * 1103515245u + 12345u;
+		buf[i] = (unsigned char)(x >> 16);
+	}
+	for (size_t off = 0; off < 8; off++)
+		for (size_t n = 0; n + off <= sizeof(buf); n += 37)
+			cr_assert_eq(crc32c(5, buf + off, n),
+			    crc32c_sw(5, buf + off, n), "off %zu len %zu", off, n);
+}
