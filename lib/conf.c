@@ -87,6 +87,9 @@ static const struct conf_key conf_keys[] = {
 	K(smtp_connection_idle, v_duration, 0, DAYS(1)),
 	K(smtp_rcpt_limit, v_uint, 1, 100000),
 	K(smtp_connect_timeout, v_duration, 1, DAYS(1)),
+	K(smtp_command_timeout, v_duration, 1, DAYS(1)),
+	K(smtp_data_timeout, v_duration, 1, DAYS(1)),
+	K(smtp_dot_timeout, v_duration, 1, DAYS(1)),
 	K(smtp_helo_name, v_hostname, 0, 0),
 	K(user_smtpd, v_user, 0, 0),
 	K(user_queue, v_user, 0, 0),
@@ -611,6 +614,9 @@ void conf_defaults(struct conf *c)
 	c->smtp_connection_idle = 5;
 	c->smtp_rcpt_limit = 100;
 	c->smtp_connect_timeout = 30;
+	c->smtp_command_timeout = 300;
+	c->smtp_data_timeout = 180;
+	c->smtp_dot_timeout = 600;
 	snprintf(c->user_smtpd, sizeof(c->user_smtpd), "mta-smtpd");
 	snprintf(c->user_queue, sizeof(c->user_queue), "mta-queue");
 	snprintf(c->user_remote, sizeof(c->user_remote), "mta-remote");

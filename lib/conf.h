@@ -79,6 +79,9 @@ struct conf {
 	unsigned smtp_connection_idle;	/* s an idle client connection is kept */
 	unsigned smtp_rcpt_limit;	/* recipients per outbound transaction */
 	unsigned smtp_connect_timeout;	/* s */
+	unsigned smtp_command_timeout;	/* s; greeting..RCPT replies: 5 min */
+	unsigned smtp_data_timeout;	/* s; per data block (DATA: <= 2 min) */
+	unsigned smtp_dot_timeout;	/* s; reply to the final dot: 10 min */
 	char smtp_helo_name[256];	/* empty: hostname */
 	char user_smtpd[64], user_queue[64], user_remote[64], user_local[64];
 };

@@ -12,6 +12,9 @@
 /* Roles in MTA_FDS. */
 #define MTA_FD_ROLE_SMTP "smtp"		/* TCP listener, relay/MX port */
 #define MTA_FD_ROLE_QWRITER "qwriter"	/* listening Unix socket of the writer */
+#define MTA_FD_ROLE_AGENT "agent"	/* qmgr: delivery agents' socket */
+#define MTA_FD_ROLE_QMGRCTL "qmgrctl"	/* qmgr: mtactl's socket */
+#define MTA_FD_ROLE_TRANSPORT "transport" /* qmgr: transport_file, read-only */
 /* With privilege separation the daemons' users may be unable to traverse
  * to the state_dir or the config (a checkout under /root): the master opens
  * them as root and hands over descriptors, which the daemons use through
@@ -22,6 +25,8 @@
 
 /* Run directory socket names under $state_dir/run/. */
 #define MTA_QWRITER_SOCK "qwriter.sock"
+#define MTA_AGENT_SOCK "agent.sock"	/* agents -> qmgr, mode 0666 */
+#define MTA_QMGR_SOCK "qmgr.sock"	/* mtactl -> qmgr, mode 0600 */
 #define MTA_MASTER_PID "master.pid"
 #define MTA_MASTER_SOCK "master.sock"	/* mtactl <-> master */
 

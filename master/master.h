@@ -1,8 +1,9 @@
 /* master: the supervisor's pieces, one concern per file (master_*.c), all
  * linked into build/master.a so unit tests and mtactl can use them.
  * The master alone stays root: it binds, creates the run directory and the
- * queue writer's socket, then forks each daemon, drops that child to its
- * own user (master_privsep.c) and restarts it with backoff when it dies. */
+ * Unix sockets (writer, agents, qmgr control), then forks each daemon,
+ * drops that child to its own user (master_privsep.c) and restarts it with
+ * backoff when it dies. */
 #ifndef MASTER_MASTER_H
 #define MASTER_MASTER_H
 #include <signal.h>
@@ -26,6 +27,8 @@
 #define MASTER_LOG_FILE "mta.log"	/* log/mta.log when daemonized */
 #define MASTER_PROG_SMTPD "mta-smtpd"
 #define MASTER_PROG_QWRITER "mta-qwriter"
+#define MASTER_PROG_QMGR "mta-qmgr"
+#define MASTER_PROG_REMOTE "mta-remote"
 
 /* ---- master_conf.c: configuration, paths, what a reload changes ---- */
 
@@ -55,24 +58,24 @@ struct master_user {
 
 struct master_users {
 	int on;				/* started as root */
-	struct master_user smtpd, queue;
+	struct master_user smtpd, queue, remote, local;
 };
 
 /* Fill u from the conf user names when running as root (u->on = 1); when
- * not root, u->on = 0.  0, or -1 with a message telling how to create a
- * missing user. */
+ * not root, u->on = 0.  The four users must be distinct.  0, or -1 with a
+ * message telling how to create a missing user. */
 int master_users_lookup(const struct conf *c, struct master_users *u,
     char *err, size_t errlen);
 /* Drop to u for good, in one order, and verify it.  Child side, after fork
  * and before exec.  0, or -1 with the failing step in err. */
 int master_privsep_drop(const struct master_user *u, char *err, size_t errlen);
 /* Fork, drop to u and check that the daemon will be able to execute prog,
- * read conf_path (may be "") and, if sock, connect to the writer's socket
- * under state_dir, all reached as master_spawn hands them over.  0, or -1
- * with an explanation in err. */
+ * read conf_path (may be "") and, if sock is not NULL, connect to the
+ * socket run/SOCK under state_dir, all reached as master_spawn hands them
+ * over.  0, or -1 with an explanation in err. */
 int master_privsep_check(const struct master_user *u, const char *prog,
-    const char *conf_path, const char *state_dir, int sock, char *err,
-    size_t errlen);
+    const char *conf_path, const char *state_dir, const char *sock,
+    char *err, size_t errlen);
 
 /* ---- master_statedir.c: the state directory tree ---- */
 
@@ -129,6 +132,8 @@ struct master_spawn {
 	const int *fds;			/* inherited, become 3, 4, ... */
 	const char *const *roles;	/* MTA_FDS role of each fd */
 	size_t nfds;
+	const char *file_path;		/* privsep: also hand over this file */
+	const char *file_role;		/* read-only, under this role */
 };
 
 /* "MTA_FDS=role:3,role:4,..." into out (reset first).  0 or -EINVAL. */
@@ -193,9 +198,37 @@ int master_daemon_log(const char *log_path);
 /* Child: the master is up; let the waiting parent exit 0. */
 void master_daemon_release(void);
 
-/* ---- master_child.c, master_loop.c, master_reload.c: the supervisor ---- */
+/* ---- master_kind.c: what each daemon is ---- */
 
-enum master_kind { MASTER_QWRITER, MASTER_SMTPD };
+/* In start order: the writer first (everyone else connects to it), the
+ * queue manager, its delivery agents, then the SMTP servers. */
+enum master_kind {
+	MASTER_QWRITER,
+	MASTER_QMGR,
+	MASTER_REMOTE,
+	MASTER_SMTPD,
+	MASTER_NKINDS
+};
+
+struct master;
+
+/* The program name of a kind ("mta-qmgr"), also its name in run/status. */
+const char *master_kind_name(enum master_kind kind);
+/* The user a kind runs as under privilege separation. */
+const struct master_user *master_kind_user(const struct master_users *u,
+    enum master_kind kind);
+/* The socket (file name in run/) a kind connects to, or NULL. */
+const char *master_kind_connects(enum master_kind kind);
+/* The listening sockets m hands to kind and their MTA_FDS roles (at most
+ * MASTER_FDS_MAX); returns how many. */
+size_t master_kind_fds(const struct master *m, enum master_kind kind,
+    int *fds, const char **roles);
+/* As root: check, as each daemon's user in u, that it can use what it
+ * needs (master_privsep_check).  0, or -1 with the reason in err. */
+int master_kinds_check(const struct master *m, const struct master_users *u,
+    const char *conf_path, char *err, size_t errlen);
+
+/* ---- master_child.c, master_loop.c, master_reload.c: the supervisor ---- */
 
 struct master_child {
 	enum master_kind kind;
@@ -205,23 +238,33 @@ struct master_child {
 	unsigned backoff;		/* last restart delay, s */
 	long long started_ms;		/* monotonic */
 	long long due_ms;		/* restart at / SIGKILL at */
-	int replace;			/* qwriter: start a new one on exit */
+	int replace;			/* qwriter, qmgr: start anew on exit */
 };
 
 struct master {
 	struct conf conf;
 	const char *conf_arg;		/* -c as given, or NULL */
 	char conf_path[4096];		/* absolute, "" : embedded defaults */
-	char prog_smtpd[4096], prog_qwriter[4096];
-	char qwriter_sock[4096];
+	char prog[MASTER_NKINDS][4096];	/* absolute program paths */
+	char qwriter_sock[4096], agent_sock[4096], qmgr_sock[4096];
 	struct master_users users;
 	struct master_listeners smtp;
-	int qwriter_fd, pid_fd, sig_fd;
+	int qwriter_fd, agent_fd, qmgrctl_fd, pid_fd, sig_fd;
 	unsigned gen;
-	int stopping;			/* 0, 1: draining smtpd, 2: qwriter */
+	int stopping;			/* enum master_stop */
 	long long stop_deadline_ms;
 	struct master_child *kids;
 	size_t nkids, capkids;
+};
+
+/* The drain on SIGTERM, one stage after the other: nothing new comes in
+ * and the agents report what they were doing, then the queue manager
+ * records it (and queues its bounces), then the writer commits. */
+enum master_stop {
+	MASTER_STOP_NONE,
+	MASTER_STOP_FRONT,		/* smtpd and remote agents */
+	MASTER_STOP_QMGR,
+	MASTER_STOP_QWRITER,
 };
 
 /* Milliseconds on the monotonic clock. */

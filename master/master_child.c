@@ -1,5 +1,5 @@
 /* master_child: the supervisor's table of daemons.  Each slot is one
- * daemon of a kind (queue writer, smtpd worker) and a config generation;
+ * daemon of a kind (master_kind.c) and a config generation;
  * a slot whose daemon died unexpectedly waits out its backoff and starts
  * again, a slot that was told to stop disappears when its process exits.
  * Every change rewrites run/status.  Called from master_loop.c only. */
@@ -22,36 +22,20 @@ long long master_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static const char *master_kind_name(enum master_kind kind)
-{
-	return kind == MASTER_QWRITER ? MASTER_PROG_QWRITER : MASTER_PROG_SMTPD;
-}
-
 void master_child_start(struct master *m, struct master_child *k)
 {
-	static const char *const smtp_roles[CONF_LIST_MAX] = {
-		[0 ... CONF_LIST_MAX - 1] = MTA_FD_ROLE_SMTP };
-	static const char *const qw_roles[] = { MTA_FD_ROLE_QWRITER };
-	int fds[CONF_LIST_MAX];
+	const char *roles[MASTER_FDS_MAX];
+	int fds[MASTER_FDS_MAX];
 	struct master_spawn s = { .conf_path = m->conf_path,
-	    .state_dir = m->conf.state_dir };
-	size_t i;
+	    .state_dir = m->conf.state_dir, .fds = fds, .roles = roles };
 	pid_t pid;
 
-	if (k->kind == MASTER_QWRITER) {
-		s.path = m->prog_qwriter;
-		s.user = m->users.on ? &m->users.queue : NULL;
-		s.fds = &m->qwriter_fd;
-		s.roles = qw_roles;
-		s.nfds = 1;
-	} else {
-		for (i = 0; i < m->smtp.n; i++)
-			fds[i] = m->smtp.v[i].fd;
-		s.path = m->prog_smtpd;
-		s.user = m->users.on ? &m->users.smtpd : NULL;
-		s.fds = fds;
-		s.roles = smtp_roles;
-		s.nfds = m->smtp.n;
+	s.path = m->prog[k->kind];
+	s.user = m->users.on ? master_kind_user(&m->users, k->kind) : NULL;
+	s.nfds = master_kind_fds(m, k->kind, fds, roles);
+	if (k->kind == MASTER_QMGR) {
+		s.file_path = m->conf.transport_file;
+		s.file_role = MTA_FD_ROLE_TRANSPORT;
 	}
 	k->gen = m->gen;
 	k->replace = 0;

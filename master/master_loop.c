@@ -1,8 +1,10 @@
 /* master_loop: the master's event loop.  Not a hot path: a signalfd polled
  * with the next supervisor deadline as timeout.  SIGCHLD reaps, SIGHUP
- * reloads, SIGTERM/SIGINT drain in order (smtpd workers first so nothing
- * new arrives, then the queue writer so every accepted message is
- * committed); a second SIGTERM/SIGINT (a second later) kills what is left. */
+ * reloads, SIGTERM/SIGINT drain in order (enum master_stop: smtpd workers
+ * and remote agents first so nothing new arrives and every delivery in
+ * flight is reported, then the queue manager so it records the results,
+ * then the queue writer so every accepted message is committed); a second
+ * SIGTERM/SIGINT (a second later) kills what is left. */
 #include "master/master.h"
 #include "lib/log.h"
 
@@ -48,15 +50,25 @@ static void master_kill_all(struct master *m)
 			kill(m->kids[i].pid, SIGKILL);
 }
 
-/* Move the drain along: smtpd gone -> stop the writer -> done (1). */
+/* Move the drain along: smtpd and agents gone -> stop qmgr -> stop the
+ * writer -> done (1). */
 static int master_drain_step(struct master *m)
 {
-	if (m->stopping == 1 && master_child_count(m, MASTER_SMTPD) == 0) {
-		m->stopping = 2;
-		log_info("smtpd workers stopped; stopping the queue writer");
+	if (m->stopping == MASTER_STOP_FRONT &&
+	    master_child_count(m, MASTER_SMTPD) == 0 &&
+	    master_child_count(m, MASTER_REMOTE) == 0) {
+		m->stopping = MASTER_STOP_QMGR;
+		log_info("smtpd workers and delivery agents stopped; stopping "
+		    "the queue manager");
+		master_child_stop(m, MASTER_QMGR, 0, MASTER_DRAIN_SEC);
+	}
+	if (m->stopping == MASTER_STOP_QMGR &&
+	    master_child_count(m, MASTER_QMGR) == 0) {
+		m->stopping = MASTER_STOP_QWRITER;
+		log_info("queue manager stopped; stopping the queue writer");
 		master_child_stop(m, MASTER_QWRITER, 0, MASTER_DRAIN_SEC);
 	}
-	return m->stopping == 2 && m->nkids == 0;
+	return m->stopping == MASTER_STOP_QWRITER && m->nkids == 0;
 }
 
 static void master_on_stop_signal(struct master *m, int sig)
@@ -73,10 +85,11 @@ static void master_on_stop_signal(struct master *m, int sig)
 		return;
 	}
 	first_ms = master_now_ms();
-	log_info("SIG%s: stopping (draining smtpd workers, up to %ds)",
-	    sigabbrev_np(sig), MASTER_DRAIN_SEC);
-	m->stopping = 1;
+	log_info("SIG%s: stopping (draining smtpd workers and delivery "
+	    "agents, up to %ds)", sigabbrev_np(sig), MASTER_DRAIN_SEC);
+	m->stopping = MASTER_STOP_FRONT;
 	master_child_stop(m, MASTER_SMTPD, 0, MASTER_DRAIN_SEC);
+	master_child_stop(m, MASTER_REMOTE, 0, MASTER_DRAIN_SEC);
 }
 
 static void master_signals_read(struct master *m)

@@ -1,6 +1,7 @@
 /* mta-master [-c FILE] [-F]: the supervisor.  Parses argv and wires the
  * pieces in their one safe order: config, users, programs, state dir,
- * (daemonize), pid lock, listeners, access checks, then the daemons.
+ * (daemonize), pid lock, listeners and Unix sockets, access checks, then
+ * the daemons (master_kind.c: writer, qmgr, remote agents, smtpd).
  * Exit 2 for a config error, 1 for any other start-up failure, 0 after a
  * clean stop.  See master/master.h for the pieces. */
 #include "master/master.h"
@@ -23,11 +24,36 @@ static void usage(void)
 	exit(64);
 }
 
+/* Every daemon's program, next to us or installed: all must exist (a
+ * master without its queue manager would accept mail it never sends). */
+static void master_find_programs(struct master *m)
+{
+	char dir[4096];
+	unsigned k;
+	int rc;
+
+	if ((rc = master_exe_dir(dir, sizeof(dir))) < 0)
+		fatalx("/proc/self/exe: %s", strerror(-rc));
+	for (k = 0; k < MASTER_NKINDS; k++)
+		if (master_find_program(dir, master_kind_name(k), m->prog[k],
+		    sizeof(m->prog[k])) < 0)
+			fatalx("cannot find %s in %s or %s/../libexec/mta",
+			    master_kind_name(k), dir, dir);
+}
+
+/* run/NAME into out, or fatal. */
+static void master_run_path(const struct master *m, const char *name,
+    char *out, size_t outlen)
+{
+	if (snprintf(out, outlen, "%s/run/%s", m->conf.state_dir, name) >=
+	    (int)outlen)
+		fatalx("state_dir %s: path too long", m->conf.state_dir);
+}
+
 /* Config, users, programs, state dir: what is checked before forking. */
 static void master_setup(struct master *m)
 {
-	char err[CONF_ERR_MAX + 256], dir[4096];
-	int rc;
+	char err[CONF_ERR_MAX + 256];
 
 	if (master_conf_load(&m->conf, m->conf_arg, m->conf_path,
 	    sizeof(m->conf_path), err, sizeof(err)) < 0) {
@@ -36,20 +62,36 @@ static void master_setup(struct master *m)
 	}
 	if (master_users_lookup(&m->conf, &m->users, err, sizeof(err)) < 0)
 		fatalx("%s", err);
-	if ((rc = master_exe_dir(dir, sizeof(dir))) < 0)
-		fatalx("/proc/self/exe: %s", strerror(-rc));
-	if (master_find_program(dir, MASTER_PROG_SMTPD, m->prog_smtpd,
-	    sizeof(m->prog_smtpd)) < 0 ||
-	    master_find_program(dir, MASTER_PROG_QWRITER, m->prog_qwriter,
-	    sizeof(m->prog_qwriter)) < 0)
-		fatalx("cannot find %s and %s in %s or %s/../libexec/mta",
-		    MASTER_PROG_SMTPD, MASTER_PROG_QWRITER, dir, dir);
+	master_find_programs(m);
 	if (master_statedir_setup(m->conf.state_dir,
 	    m->users.on ? &m->users.queue : NULL, err, sizeof(err)) < 0)
 		fatalx("%s", err);
-	if (snprintf(m->qwriter_sock, sizeof(m->qwriter_sock), "%s/run/%s",
-	    m->conf.state_dir, MTA_QWRITER_SOCK) >= (int)sizeof(m->qwriter_sock))
-		fatalx("state_dir %s: path too long", m->conf.state_dir);
+	master_run_path(m, MTA_QWRITER_SOCK, m->qwriter_sock,
+	    sizeof(m->qwriter_sock));
+	master_run_path(m, MTA_AGENT_SOCK, m->agent_sock, sizeof(m->agent_sock));
+	master_run_path(m, MTA_QMGR_SOCK, m->qmgr_sock, sizeof(m->qmgr_sock));
+}
+
+/* The Unix sockets: anyone may reach the writer's (it checks its peers)
+ * and the agents' (qmgr checks each agent's uid); only root (or, without
+ * privilege separation, the invoking user) reaches qmgr's control socket. */
+static void master_listen_sockets(struct master *m)
+{
+	const struct {
+		const char *path;
+		unsigned mode;
+		int *fd;
+	} v[] = {
+		{ m->qwriter_sock, 0666, &m->qwriter_fd },
+		{ m->agent_sock, 0666, &m->agent_fd },
+		{ m->qmgr_sock, 0600, &m->qmgrctl_fd },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(v); i++)
+		if ((*v[i].fd = master_listen_unix(v[i].path, v[i].mode)) < 0)
+			fatalx("cannot listen on %s: %s", v[i].path,
+			    strerror(-*v[i].fd));
 }
 
 /* Lock, bind, check: after this the master is "up". */
@@ -72,14 +114,9 @@ static void master_bind(struct master *m)
 	if (master_listeners_open(&m->smtp, m->conf.smtp_listen,
 	    m->conf.n_smtp_listen, NULL, err, sizeof(err)) < 0)
 		fatalx("%s", err);
-	if ((m->qwriter_fd = master_listen_unix(m->qwriter_sock, 0666)) < 0)
-		fatalx("cannot listen on %s: %s", m->qwriter_sock,
-		    strerror(-m->qwriter_fd));
+	master_listen_sockets(m);
 	if (m->users.on &&
-	    (master_privsep_check(&m->users.smtpd, m->prog_smtpd, m->conf_path,
-	    m->conf.state_dir, 1, err, sizeof(err)) < 0 ||
-	    master_privsep_check(&m->users.queue, m->prog_qwriter,
-	    m->conf_path, m->conf.state_dir, 0, err, sizeof(err)) < 0))
+	    master_kinds_check(m, &m->users, m->conf_path, err, sizeof(err)) < 0)
 		fatalx("a daemon user cannot use what it needs: %s (the "
 		    "config file must be readable and the programs executable "
 		    "by the daemon users)", err);
@@ -90,9 +127,9 @@ static void master_start_daemons(struct master *m)
 	const struct conf *c = &m->conf;
 	unsigned i;
 
-	log_info("starting: config %s, state_dir %s, %u smtpd workers",
-	    m->conf_path[0] ? m->conf_path : "(defaults)", c->state_dir,
-	    c->smtpd_workers);
+	log_info("starting: config %s, state_dir %s, %u smtpd workers, "
+	    "%u remote workers", m->conf_path[0] ? m->conf_path : "(defaults)",
+	    c->state_dir, c->smtpd_workers, c->remote_workers);
 	if (!m->users.on)
 		log_info("privilege separation is off (not started as root)");
 	for (i = 0; i < c->n_smtp_listen; i++)
@@ -102,6 +139,9 @@ static void master_start_daemons(struct master *m)
 		log_info("submission_listen/smtps_listen/pop3_listen/"
 		    "pop3s_listen: not served yet (TLS/POP3 issues)");
 	master_child_add(m, MASTER_QWRITER);
+	master_child_add(m, MASTER_QMGR);
+	for (i = 0; i < c->remote_workers; i++)
+		master_child_add(m, MASTER_REMOTE);
 	for (i = 0; i < c->smtpd_workers; i++)
 		master_child_add(m, MASTER_SMTPD);
 }
@@ -128,7 +168,7 @@ int main(int argc, char **argv)
 	if (optind != argc)
 		usage();
 	umask(022);
-	m->pid_fd = m->sig_fd = m->qwriter_fd = -1;
+	m->pid_fd = m->sig_fd = m->qwriter_fd = m->agent_fd = m->qmgrctl_fd = -1;
 	master_setup(m);
 	if (!foreground)
 		master_daemon_start();
@@ -145,6 +185,8 @@ int main(int argc, char **argv)
 		master_daemon_release();
 	rc = master_loop(m);
 	unlink(m->qwriter_sock);
+	unlink(m->agent_sock);
+	unlink(m->qmgr_sock);
 	master_status_remove(m->conf.state_dir);
 	master_pidfile_remove(m->conf.state_dir, m->pid_fd);
 	conf_free(&m->conf);

@@ -41,23 +41,46 @@ static int master_user_get(const char *name, const char *key,
 	return 0;
 }
 
+/* Why two daemons must not share a user: what the one could then do. */
+static const char *master_users_why(size_t a, size_t b)
+{
+	if (a == 1 || b == 1)
+		return "only the queue daemons may read and write the spool";
+	return "a daemon could pass for the other at the queue manager's "
+	    "sockets";
+}
+
 int master_users_lookup(const struct conf *c, struct master_users *u,
     char *err, size_t errlen)
 {
+	const struct {
+		const char *key, *name;
+		struct master_user *user;
+	} v[] = {
+		{ "user_smtpd", c->user_smtpd, &u->smtpd },
+		{ "user_queue", c->user_queue, &u->queue },
+		{ "user_remote", c->user_remote, &u->remote },
+		{ "user_local", c->user_local, &u->local },
+	};
+	size_t i, j;
+
 	memset(u, 0, sizeof(*u));
 	if (geteuid() != 0)
 		return 0;
 	u->on = 1;
-	if (master_user_get(c->user_smtpd, "user_smtpd", &u->smtpd, err,
-	    errlen) < 0 ||
-	    master_user_get(c->user_queue, "user_queue", &u->queue, err,
-	    errlen) < 0)
-		return -1;
-	if (u->smtpd.uid == u->queue.uid) {
-		snprintf(err, errlen, "user_smtpd and user_queue are the same "
-		    "user (%s): smtpd must not be able to write the spool",
-		    u->smtpd.name);
-		return -1;
+	for (i = 0; i < ARRAY_LEN(v); i++)
+		if (master_user_get(v[i].name, v[i].key, v[i].user, err,
+		    errlen) < 0)
+			return -1;
+	for (i = 0; i < ARRAY_LEN(v); i++) {
+		for (j = i + 1; j < ARRAY_LEN(v); j++) {
+			if (v[i].user->uid != v[j].user->uid)
+				continue;
+			snprintf(err, errlen, "%s and %s are the same user "
+			    "(%s): %s", v[i].key, v[j].key, v[i].user->name,
+			    master_users_why(i, j));
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -114,10 +137,10 @@ int master_privsep_drop(const struct master_user *u, char *err, size_t errlen)
  * so the directories above them do not matter).  For the socket, write
  * access is what connect(2) checks. */
 static int master_privsep_probe(const struct master_user *u, const char *prog,
-    const char *conf_path, const char *state_dir, int sock, char *err,
-    size_t errlen)
+    const char *conf_path, const char *state_dir, const char *sock,
+    char *err, size_t errlen)
 {
-	char path[64];
+	char path[64], sockpath[128];
 	int pfd, cfd = -1, sfd, fd;
 
 	if ((pfd = open(prog, O_PATH | O_CLOEXEC)) < 0)
@@ -137,14 +160,17 @@ static int master_privsep_probe(const struct master_user *u, const char *prog,
 			PRIVSEP_FAIL(conf_path);
 		close(fd);
 	}
-	if (sock && faccessat(sfd, "run/" MTA_QWRITER_SOCK, W_OK, 0) < 0)
-		PRIVSEP_FAIL("run/" MTA_QWRITER_SOCK);
+	if (sock != NULL) {
+		snprintf(sockpath, sizeof(sockpath), "run/%s", sock);
+		if (faccessat(sfd, sockpath, W_OK, 0) < 0)
+			PRIVSEP_FAIL(sockpath);
+	}
 	return 0;
 }
 
 int master_privsep_check(const struct master_user *u, const char *prog,
-    const char *conf_path, const char *state_dir, int sock, char *err,
-    size_t errlen)
+    const char *conf_path, const char *state_dir, const char *sock,
+    char *err, size_t errlen)
 {
 	int pfd[2], status = -1;
 	ssize_t n;

@@ -1,8 +1,11 @@
 /* master_reload: SIGHUP.  Re-read the config; on any error log it and keep
  * running as before.  Otherwise start a new generation of smtpd workers
- * (on the new listeners, kept sockets shared), SIGTERM the old ones, and
- * restart the queue writer only if its settings changed — one writer at a
- * time: the new one starts when the old one has exited. */
+ * (on the new listeners, kept sockets shared) and of remote agents, SIGTERM
+ * the old ones, restart the queue manager (always: its settings include
+ * files such as transport_file whose contents the master cannot compare;
+ * it rescans the queue) and the queue writer only if its settings changed.
+ * One writer and one qmgr at a time: each new one starts when the old one
+ * has exited. */
 #include "master/master.h"
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -29,10 +32,7 @@ static int master_reload_prepare(struct master *m, struct conf *nc,
 	}
 	if (master_users_lookup(nc, nu, err, sizeof(err)) < 0)
 		goto fail;
-	if (nu->on && (master_privsep_check(&nu->smtpd, m->prog_smtpd, path,
-	    nc->state_dir, 1, err, sizeof(err)) < 0 ||
-	    master_privsep_check(&nu->queue, m->prog_qwriter, path,
-	    nc->state_dir, 0, err, sizeof(err)) < 0))
+	if (nu->on && master_kinds_check(m, nu, path, err, sizeof(err)) < 0)
 		goto fail;
 	if (master_listeners_open(nl, nc->smtp_listen, nc->n_smtp_listen,
 	    &m->smtp, err, sizeof(err)) < 0)
@@ -43,8 +43,8 @@ fail:
 	return -1;
 }
 
-/* Queue writer: replace it after it exits (never two at once). */
-static void master_reload_qwriter(struct master *m)
+/* Writer or qmgr: replace it after it exits (never two at once). */
+static void master_reload_replace(struct master *m, enum master_kind kind)
 {
 	long long now = master_now_ms();
 	size_t i;
@@ -52,7 +52,7 @@ static void master_reload_qwriter(struct master *m)
 	for (i = 0; i < m->nkids; i++) {
 		struct master_child *k = &m->kids[i];
 
-		if (k->kind != MASTER_QWRITER || k->state != MASTER_RUNNING)
+		if (k->kind != kind || k->state != MASTER_RUNNING)
 			continue;	/* a pending restart picks up the new conf */
 		kill(k->pid, SIGTERM);
 		k->state = MASTER_STOPPING;
@@ -89,6 +89,8 @@ void master_reload(struct master *m)
 	if (qw)
 		log_info("reload: the queue writer's settings changed; "
 		    "restarting it");
+	log_info("reload: restarting the queue manager and the delivery "
+	    "agents");
 	master_listeners_close(&m->smtp, nl);
 	m->smtp = *nl;
 	conf_free(&m->conf);
@@ -96,11 +98,15 @@ void master_reload(struct master *m)
 	memcpy(m->conf_path, path, sizeof(path));
 	m->users = nu;
 	m->gen++;
+	for (i = 0; i < m->conf.remote_workers; i++)
+		master_child_add(m, MASTER_REMOTE);
+	master_child_stop(m, MASTER_REMOTE, m->gen, MASTER_DRAIN_SEC);
 	for (i = 0; i < m->conf.smtpd_workers; i++)
 		master_child_add(m, MASTER_SMTPD);
 	master_child_stop(m, MASTER_SMTPD, m->gen, MASTER_RELOAD_DRAIN_SEC);
 	if (qw)
-		master_reload_qwriter(m);
+		master_reload_replace(m, MASTER_QWRITER);
+	master_reload_replace(m, MASTER_QMGR);
 	master_child_status(m);
 	log_info("reloaded configuration from %s",
 	    m->conf_path[0] ? m->conf_path : "(defaults)");

@@ -197,14 +197,16 @@ static void master_spawn_child(const struct master_spawn *s, const int *fds,
 
 /* With privilege separation, open (as root) what the daemon's user may be
  * unable to reach by path, and append it to its inherited fds: the state
- * directory and the config file (its path stays on the command line, for
- * ps and logs).  Returns the number of fds, or -errno. */
+ * directory, the config file (its path stays on the command line, for
+ * ps and logs) and the kind's own file (qmgr: transport_file), which may
+ * live where only root can read.  A missing own file is left to the daemon,
+ * which reports it by path.  Returns the number of fds, or -errno. */
 static int master_spawn_handover(const struct master_spawn *s, int *fds,
     const char **roles, int *opened)
 {
 	size_t n = s->nfds;
 
-	if (n + 2 > MTA_FD_MAX)
+	if (n + 3 > MTA_FD_MAX)
 		return -EMFILE;
 	memcpy(fds, s->fds, n * sizeof(*fds));
 	memcpy(roles, s->roles, n * sizeof(*roles));
@@ -222,6 +224,11 @@ static int master_spawn_handover(const struct master_spawn *s, int *fds,
 		fds[n] = opened[1];
 		roles[n++] = MTA_FD_ROLE_CONF;
 	}
+	if (s->file_path != NULL && s->file_path[0] != '\0' &&
+	    (opened[2] = open(s->file_path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		fds[n] = opened[2];
+		roles[n++] = s->file_role;
+	}
 	return (int)n;
 }
 
@@ -233,7 +240,7 @@ pid_t master_spawn(const struct master_spawn *s)
 	char *argv[4] = { NULL };
 	char **envp;
 	pid_t parent = getpid(), pid = -1;
-	int fds[MTA_FD_MAX], opened[2] = { -1, -1 }, n, e;
+	int fds[MTA_FD_MAX], opened[3] = { -1, -1, -1 }, n, e;
 
 	buf_init(&fdsvar, 0);
 	n = master_spawn_handover(s, fds, roles, opened);
@@ -253,7 +260,7 @@ pid_t master_spawn(const struct master_spawn *s)
 	e = errno;
 	free(envp);
 out:
-	for (int i = 0; i < 2; i++)
+	for (size_t i = 0; i < ARRAY_LEN(opened); i++)
 		if (opened[i] >= 0)
 			close(opened[i]);
 	buf_free(&fdsvar);

@@ -1,8 +1,11 @@
 /* mtactl_queue: reading the queue for the operator, through the queue
  * module's file API (queue/queue_file.h) only — never by parsing files
- * here.  `queue` lists incoming/, deferred/ and hold/ in arrival order;
- * `cat ID` prints a message's content exactly.  Read-only: the spool
- * belongs to the queue user, so this needs root when privsep is on. */
+ * here.  `queue` lists incoming/, deferred/ and hold/ in arrival order
+ * with each message's next attempt (from its recipients' status fields)
+ * and last error (asked from the queue manager: `lasterror`; '-' when it
+ * does not answer); `cat ID` prints a message's content exactly.
+ * Read-only: the spool belongs to the queue user, so this needs root when
+ * privsep is on. */
 #include "master/mtactl.h"
 #include "master/master.h"
 #include "lib/mem.h"
@@ -123,19 +126,88 @@ static void mtactl_next(const struct queue_msg *m, char *out, size_t n)
 		mtactl_time(best, out, n);
 }
 
+static int mtactl_lasterr_cmp(const void *a, const void *b)
+{
+	const struct mtactl_lasterr *x = a, *y = b;
+
+	return x->qid < y->qid ? -1 : x->qid > y->qid;
+}
+
+void mtactl_lasterr_parse(char *text, size_t len, struct mtactl_lasterrs *e)
+{
+	char *p = text, *end = text + len, *nl;
+	size_t cap = 0;
+	uint64_t qid;
+
+	e->v = NULL;
+	e->n = 0;
+	for (; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;	/* text[len] is the NUL */
+		*nl = '\0';
+		if (nl - p < QID_LEN + 2 || p[QID_LEN] != ' ')
+			continue;
+		p[QID_LEN] = '\0';
+		if (qid_parse(p, &qid) < 0)
+			continue;
+		if (e->n == cap) {
+			cap = cap ? cap * 2 : 64;
+			e->v = xreallocarray(e->v, cap, sizeof(*e->v));
+		}
+		e->v[e->n].qid = qid;
+		e->v[e->n++].text = p + QID_LEN + 1;
+	}
+	if (e->n > 1)
+		qsort(e->v, e->n, sizeof(*e->v), mtactl_lasterr_cmp);
+}
+
+const char *mtactl_lasterr_find(const struct mtactl_lasterrs *e, uint64_t qid)
+{
+	struct mtactl_lasterr key = { .qid = qid }, *hit;
+
+	if (e->n == 0)
+		return NULL;
+	hit = bsearch(&key, e->v, e->n, sizeof(*e->v), mtactl_lasterr_cmp);
+	return hit != NULL ? hit->text : NULL;
+}
+
+/* Ask the queue manager for the last errors; none if it does not answer
+ * (not running, restarting, busy): the listing works without it. */
+static void mtactl_lasterr_fetch(struct mtactl *ctl, struct buf *text,
+    struct mtactl_lasterrs *e)
+{
+	char err[512];
+	int status = 1;
+
+	e->v = NULL;
+	e->n = 0;
+	if (mtactl_qmgr_ask(ctl, "lasterror", "", MTACTL_LASTERROR_TIMEOUT_SEC,
+	    text, &status, err, sizeof(err)) < 0 || status != 0)
+		return;
+	mtactl_lasterr_parse(text->data, text->len, e);
+}
+
+/* A remote server's text on the operator's terminal: no control bytes
+ * (escape sequences), nothing but one line. */
+static void mtactl_print_safe(const char *s)
+{
+	for (; *s != '\0'; s++)
+		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+}
+
 /* One message: a summary line, then its sender and recipients. */
 static void mtactl_print_msg(const char *id, const char *dir,
-    const struct queue_msg *m)
+    const struct queue_msg *m, const char *lasterr)
 {
 	char arrival[32], next[32];
 	size_t i;
 
 	mtactl_time(m->arrival_us / 1000000, arrival, sizeof(arrival));
 	mtactl_next(m, next, sizeof(next));
-	/* The queue file does not record delivery errors yet (no delivery
-	 * in this issue): the column is there, honestly empty. */
-	printf("%-16s  %9zu  %-20s  %-8s  %-20s  %s\n", id, m->content_len,
-	    arrival, dir, next, "-");
+	printf("%-16s  %9zu  %-20s  %-8s  %-20s  ", id, m->content_len,
+	    arrival, dir, next);
+	mtactl_print_safe(lasterr != NULL && *lasterr != '\0' ? lasterr : "-");
+	putchar('\n');
 	printf("  from <%s>\n", m->sender);
 	for (i = 0; i < m->nrcpt; i++)
 		printf("  to   <%s>  %s\n", m->rcpts[i].addr,
@@ -143,7 +215,8 @@ static void mtactl_print_msg(const char *id, const char *dir,
 }
 
 /* Read and print one entry; returns its size (0 if unreadable). */
-static size_t mtactl_queue_one(const char *spool, const struct mtactl_qent *q)
+static size_t mtactl_queue_one(const char *spool, const struct mtactl_qent *q,
+    const struct mtactl_lasterrs *errs)
 {
 	char id[QID_LEN + 1], path[4096];
 	struct queue_msg m;
@@ -159,7 +232,8 @@ static size_t mtactl_queue_one(const char *spool, const struct mtactl_qent *q)
 	memset(&m, 0, sizeof(m));
 	rc = queue_file_read(path, &data, &m);
 	if (rc == 0) {
-		mtactl_print_msg(id, mtactl_qdirs[q->dir], &m);
+		mtactl_print_msg(id, mtactl_qdirs[q->dir], &m,
+		    mtactl_lasterr_find(errs, q->qid));
 		size = m.content_len;
 		queue_msg_free(&m);
 	} else if (rc != -ENOENT) {	/* ENOENT: delivered meanwhile */
@@ -172,6 +246,8 @@ static size_t mtactl_queue_one(const char *spool, const struct mtactl_qent *q)
 int mtactl_queue(struct mtactl *ctl, int argc, char **argv)
 {
 	struct mtactl_qlist l = { 0 };
+	struct mtactl_lasterrs errs;
+	struct buf errtext;
 	char spool[4096];
 	size_t i, bytes = 0;
 	unsigned d;
@@ -191,12 +267,16 @@ int mtactl_queue(struct mtactl *ctl, int argc, char **argv)
 		return 0;
 	}
 	qsort(l.v, l.n, sizeof(*l.v), mtactl_qent_cmp);
+	buf_init(&errtext, 0);
+	mtactl_lasterr_fetch(ctl, &errtext, &errs);
 	printf("%-16s  %9s  %-20s  %-8s  %-20s  %s\n", "ID", "SIZE", "ARRIVAL",
 	    "QUEUE", "NEXT ATTEMPT", "LAST ERROR");
 	for (i = 0; i < l.n; i++)
-		bytes += mtactl_queue_one(spool, &l.v[i]);
+		bytes += mtactl_queue_one(spool, &l.v[i], &errs);
 	printf("-- %zu message%s, %zu bytes\n", l.n, l.n == 1 ? "" : "s",
 	    bytes);
+	free(errs.v);
+	buf_free(&errtext);
 	free(l.v);
 	return 0;
 }

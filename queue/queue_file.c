@@ -81,9 +81,16 @@ static int qf_put_field(struct buf *out, const char *key, const char *val,
 	return buf_printf(out, "%s\n", close);
 }
 
+/* The origins of docs/queue-format.md: smtp, sendmail, qmgr (DSNs). */
+static int qf_origin_ok(const char *o)
+{
+	return o != NULL && (strcmp(o, "smtp") == 0 ||
+	    strcmp(o, "sendmail") == 0 || strcmp(o, "qmgr") == 0);
+}
+
 static int qf_check_msg(const struct queue_msg *m)
 {
-	if (m->nrcpt == 0 || m->origin == NULL || m->origin[0] == '\0' ||
+	if (m->nrcpt == 0 || !qf_origin_ok(m->origin) ||
 	    m->body == NULL || m->body[0] == '\0' || m->sender == NULL ||
 	    m->uid < -1 || m->uid > (int64_t)UINT32_MAX ||
 	    (m->content_len > 0 && m->content == NULL))
@@ -337,7 +344,7 @@ static int qf_envelope(struct qf_rd *r, struct queue_msg *m)
 	id[QID_LEN] = '\0';
 	if (qid_parse(id, &m->qid) < 0 ||
 	    qf_num_line(r, "arrival", UINT64_MAX, &m->arrival_us) < 0 ||
-	    qf_field(r, "origin", 0, &m->origin) < 0 || m->origin[0] == '\0' ||
+	    qf_field(r, "origin", 0, &m->origin) < 0 || !qf_origin_ok(m->origin) ||
 	    qf_field(r, "client", 0, &m->client) < 0 ||
 	    qf_field(r, "helo", 0, &m->helo) < 0 ||
 	    qf_line(r, "uid", &v, &n) < 0)

@@ -34,7 +34,7 @@ struct queue_rcpt {
 struct queue_msg {
 	uint64_t qid;
 	uint64_t arrival_us;	/* unix microseconds */
-	char *origin;		/* "smtp" or "sendmail" */
+	char *origin;		/* "smtp", "sendmail" or "qmgr" (a DSN) */
 	char *client;		/* client address text, "" if none */
 	char *helo;		/* "" if none */
 	int64_t uid;		/* submitting uid (peer credentials), -1: none */

@@ -28,6 +28,7 @@
 #define QW_TXN_MAX_TRUSTED 65536	/* open transactions per client */
 #define QW_TXN_MAX_UNTRUSTED 8
 #define QW_OUT_MAX (1024 * 1024)	/* unread replies before we give up */
+#define QW_NOTIFY_MAX (1024 * 1024)	/* unread NEW notices: drop, rescan */
 #define QW_GROUP_MAX_TXNS 4096
 #define QW_GROUP_MAX_BYTES (32u << 20)
 #define QW_IOV_MAX 1024
@@ -52,6 +53,7 @@ struct qw_seg {
 	unsigned long unpublished;	/* journaled, file not yet published */
 	int failed;			/* a write or sync failed: retired */
 	int syncing;			/* covered by the running checkpoint */
+	uint64_t min_qid;		/* first record's queue ID, 0: none */
 	struct qw_seg *next;
 	struct qw *qw;			/* deletion */
 	struct ev_op del_op;
@@ -89,6 +91,8 @@ struct qw_client {
 	uid_t uid;
 	pid_t pid;
 	int trusted;			/* may claim ORIGIN smtp */
+	int own;			/* the writer's own uid: ORIGIN qmgr,
+					 * SUBSCRIBE */
 	int closing;
 	unsigned ops;			/* ring ops in flight */
 	unsigned committed;		/* txns past COMMIT, not yet answered */
@@ -150,6 +154,12 @@ struct qw {
 	struct ev_bufring br;
 	struct ev_signal sig;		/* SIGTERM, SIGINT */
 	struct qw_client *clients;
+	/* the queue manager's subscription (qwriter_notify.c) */
+	struct qw_client *subscriber;
+	int notify_dropped;		/* NEW notices dropped: rescan */
+	uint64_t last_qid;		/* highest queue ID assigned */
+	uint64_t del_lo;		/* lowest ID in segments being deleted */
+	struct ev_op jsync_op;		/* journal/ fsync after deletions */
 	/* group commit */
 	struct qw_txn *pend_head, **pend_tail;
 	size_t npend;
@@ -203,6 +213,8 @@ void qw_accept_start(struct qw *qw);
 /* Queue a reply record (type, id, one attribute or none). */
 void qw_client_reply(struct qw_client *c, uint16_t type, uint64_t id,
     uint16_t tag, const char *val);
+/* Start sending what is queued for c (records appended to c->out). */
+void qw_client_flush(struct qw_client *c);
 /* Drop a client (protocol error, EOF, shutdown); reason is logged if set. */
 void qw_client_close(struct qw_client *c, const char *reason);
 /* Free a client whose ops and answered transactions are all done. */
@@ -239,6 +251,18 @@ int qw_segment_rotate(struct qw *qw);
 void qw_publish(struct qw_txn *t);
 /* Publishes queued, in flight or waiting for a retry. */
 unsigned qw_publish_busy(const struct qw *qw);
+
+/* qwriter_notify.c */
+/* SUBSCRIBE from c (already checked to be the writer's own uid). */
+void qw_notify_subscribe(struct qw_client *c);
+/* The subscriber c is going away. */
+void qw_notify_gone(struct qw_client *c);
+/* QID was renamed into incoming/: tell the subscriber. */
+void qw_notify_new(struct qw *qw, const char *qid);
+/* A checkpoint finished: send the new watermark. */
+void qw_notify_ckpt(struct qw *qw);
+/* The highest queue ID whose journal record is no longer needed. */
+uint64_t qw_watermark(const struct qw *qw);
 
 /* qwriter_ckpt.c */
 /* Start the helper thread and the checkpoint timer. */

@@ -53,6 +53,19 @@ int qw_job_start(struct qw *qw, enum qw_job job)
 	return 0;
 }
 
+/* The deletions are durable: no record below the watermark is left. */
+static void ckpt_on_jsync(struct ev_op *op, int res, unsigned flags)
+{
+	struct qw *qw = container_of(op, struct qw, jsync_op);
+
+	if (res < 0)
+		log_warn("fsync of %s/journal: %s", qw->spool, strerror(-res));
+	if (--qw->ndeleting > 0)
+		return;		/* more deletions since: their fsync follows */
+	qw->del_lo = 0;
+	qw_notify_ckpt(qw);
+}
+
 static void seg_on_deleted(struct ev_op *op, int res, unsigned flags)
 {
 	struct qw_seg *s = container_of(op, struct qw_seg, del_op);
@@ -61,8 +74,14 @@ static void seg_on_deleted(struct ev_op *op, int res, unsigned flags)
 	if (res < 0 && res != -ENOENT)
 		log_warn("cannot remove journal segment %s: %s", s->name,
 		    strerror(-res));
-	qw->ndeleting--;
 	free(s);
+	if (--qw->ndeleting > 0)
+		return;
+	/* The queue manager unlinks files below the watermark: the segments
+	 * must be gone for good first, or recovery would bring them back. */
+	qw->ndeleting++;
+	qw->jsync_op.fn = ckpt_on_jsync;
+	ev_fsync(&qw->loop, &qw->jsync_op, qw->journal_fd, 0);
 }
 
 /* The syncfs covering the marked segments returned rc. */
@@ -88,6 +107,9 @@ static void ckpt_synced(struct qw *qw, int rc)
 			continue;
 		}
 		*pp = s->next;
+		if (s->min_qid != 0 && (qw->del_lo == 0 || s->min_qid <
+		    qw->del_lo))
+			qw->del_lo = s->min_qid;
 		io_uring_prep_close(ev_sqe(&qw->loop, NULL), s->fd);
 		s->qw = qw;
 		s->del_op.fn = seg_on_deleted;

@@ -80,6 +80,7 @@ void qw_client_close(struct qw_client *c, const char *reason)
 		log_warn("client uid=%u pid=%ld: %s; connection dropped",
 		    (unsigned)c->uid, (long)c->pid, reason);
 	c->closing = 1;
+	qw_notify_gone(c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -155,6 +156,11 @@ static void cl_on_send(struct ev_op *op, int res, unsigned flags)
 	cl_send_more(c);
 }
 
+void qw_client_flush(struct qw_client *c)
+{
+	cl_send_more(c);
+}
+
 void qw_client_reply(struct qw_client *c, uint16_t type, uint64_t id,
     uint16_t tag, const char *val)
 {
@@ -166,7 +172,9 @@ void qw_client_reply(struct qw_client *c, uint16_t type, uint64_t id,
 	if (tag != 0)
 		ipc_put_str(&c->out, tag, val);
 	ipc_end(&c->out, off);
-	if (c->out.len + c->sendbuf.len > QW_OUT_MAX) {
+	/* The subscriber's notices have their own bound (qwriter_notify.c). */
+	if (c->out.len + c->sendbuf.len > QW_OUT_MAX +
+	    (c->own ? QW_NOTIFY_MAX : 0)) {
 		qw_client_close(c, "replies not read");
 		return;
 	}
@@ -191,6 +199,8 @@ static const char *cl_record_start(struct qw_client *c)
 	case IPC_QW_COMMIT:
 	case IPC_QW_ABORT:
 		return NULL;
+	case IPC_QM_SUBSCRIBE:
+		return c->own ? NULL : "SUBSCRIBE from a foreign uid";
 	default:
 		return "unexpected record type";
 	}
@@ -205,6 +215,12 @@ static const char *cl_record_end(struct qw_client *c)
 
 	if (c->cur.type == IPC_QW_DATA)
 		return NULL;
+	if (c->cur.type == IPC_QM_SUBSCRIBE) {
+		if (c->rec.len != 0 || id != 0)
+			return "malformed SUBSCRIBE";
+		qw_notify_subscribe(c);
+		return NULL;
+	}
 	t = cl_txn_find(c, id);
 	if (c->cur.type == IPC_QW_BEGIN) {
 		if (t != NULL)
@@ -320,7 +336,8 @@ static void cl_new(struct qw *qw, int fd)
 		c->uid = (uid_t)-1;
 		c->pid = -1;
 	}
-	c->trusted = c->uid == 0 || c->uid == geteuid() ||
+	c->own = c->uid == geteuid();
+	c->trusted = c->uid == 0 || c->own ||
 	    (qw->have_smtpd_uid && c->uid == qw->smtpd_uid);
 	buf_init(&c->rec, IPC_PAYLOAD_MAX);
 	buf_init(&c->out, 0);

@@ -181,7 +181,7 @@ static void grp_done(struct qw *qw)
 			qw_txn_free(t);
 			continue;
 		}
-		log_info("%s: from=<%s>, size=%zu, nrcpt=%zu (queue active)",
+		log_info("%s: from=<%s>, size=%zu, nrcpt=%zu (queued)",
 		    t->name, t->msg.sender, t->msg.content_len, t->msg.nrcpt);
 		qw_txn_answer(t, IPC_QW_QUEUED, NULL);
 		qw_publish(t);
@@ -234,6 +234,8 @@ static size_t grp_collect(struct qw *qw)
 		g->n++;
 		t->seg = g->seg;
 		g->seg->unpublished++;
+		if (g->seg->min_qid == 0)
+			g->seg->min_qid = t->msg.qid;
 		grp_iov(g, t->jhdr, JOURNAL_HDR_LEN);
 		grp_iov(g, t->head.data, t->head.len);
 		grp_iov(g, t->content.data, t->content.len);

@@ -63,6 +63,7 @@ static void pub_done(struct qw_txn *t)
 
 	t->seg->unpublished--;
 	qw->pub_inflight--;
+	qw_notify_new(qw, t->name);
 	qw_txn_free(t);
 	pub_pump(qw);
 }

@@ -152,6 +152,8 @@ void qw_setup(struct qw *qw, const struct conf *conf)
 	qw_limits(qw);
 	qw_signals(qw);
 	qw_recover(qw);
+	/* Every file on disk now is durable without the journal. */
+	qw->last_qid = qid_next();
 	qw_listen(qw);
 	if ((rc = ev_init(&qw->loop, QW_RING_ENTRIES)) < 0)
 		fatalx("io_uring: %s", strerror(-rc));

@@ -86,7 +86,7 @@ static const char *txn_attr(struct qw_txn *t, struct txn_attrs *a,
 	switch (tag) {
 	case IPC_A_ORIGIN:
 		if (a->origin || !(attr_is(v, n, "smtp") ||
-		    attr_is(v, n, "sendmail")))
+		    attr_is(v, n, "sendmail") || attr_is(v, n, "qmgr")))
 			return "bad ORIGIN";
 		a->origin = v, a->origin_len = n;
 		return NULL;
@@ -138,14 +138,16 @@ static const char *txn_attr(struct qw_txn *t, struct txn_attrs *a,
 static void txn_envelope(struct qw_txn *t, struct txn_attrs *a)
 {
 	struct qw_client *c = t->client;
-	int smtp = a->origin_len == 4;
+	int smtp = attr_is(a->origin, a->origin_len, "smtp");
+	int qmgr = attr_is(a->origin, a->origin_len, "qmgr");
 
-	if (smtp && !c->trusted) {
-		log_warn("client uid=%u pid=%ld: claims ORIGIN smtp; recorded "
-		    "as sendmail", (unsigned)c->uid, (long)c->pid);
-		smtp = 0;
+	if ((smtp && !c->trusted) || (qmgr && !c->own)) {
+		log_warn("client uid=%u pid=%ld: claims ORIGIN %s; recorded "
+		    "as sendmail", (unsigned)c->uid, (long)c->pid,
+		    smtp ? "smtp" : "qmgr");
+		smtp = qmgr = 0;
 	}
-	t->msg.origin = xstrdup(smtp ? "smtp" : "sendmail");
+	t->msg.origin = xstrdup(smtp ? "smtp" : qmgr ? "qmgr" : "sendmail");
 	t->msg.client = smtp && a->client ? attr_text(a->client, a->client_len)
 	    : xstrdup("");
 	t->msg.helo = smtp && a->helo ? attr_text(a->helo, a->helo_len) :
@@ -254,6 +256,7 @@ static int txn_build(struct qw_txn *t)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	t->msg.qid = qid_next();
+	t->qw->last_qid = t->msg.qid;
 	t->msg.arrival_us = (uint64_t)ts.tv_sec * 1000000u +
 	    (uint64_t)ts.tv_nsec / 1000u;
 	t->msg.content = t->content.data;

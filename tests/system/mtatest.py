@@ -7,6 +7,16 @@ config path on its command line and SIGKILLed if a test leaves it running.
 No test touches any address but 127.0.0.1.  Env: MTA_BUILD (build dir),
 MTA_SANITIZE=1 (ASan build: slower, loads scaled down), MTA_KEEP=1 (keep
 temp dirs).
+
+Queued messages move: the queue manager takes a message from incoming/ at
+once and, after an attempt that leaves recipients pending, moves it to
+deferred/XX/ID until its next attempt.  With the harness defaults every
+attempt is deferred and none is repeated within a test: local_domains have
+no local agent yet, other domains need DNS and dns_servers points at a
+port nobody serves (4.4.3 deferral), and retry_min is 5 minutes.  So a
+message settles in deferred/ within milliseconds and stays there;
+queue_file() waits for that settled place, and queued_ids() and friends
+look in incoming/, deferred/ and hold/.
 """
 import glob
 import os
@@ -474,7 +484,9 @@ class Mta:
         return os.path.join(self.state_dir, "spool", *parts)
 
     def queued_ids(self, dirs=("incoming", "deferred", "hold")):
-        """IDs of published queue files (spool/DIR/XX/ID)."""
+        """IDs of published queue files (spool/DIR/XX/ID).  incoming/ is
+        listed before deferred/, the way the queue manager moves files, so
+        a message moving meanwhile is seen at least once."""
         ids = set()
         for d in dirs:
             for path in glob.glob(self.spool(d, "*", "*")):
@@ -483,21 +495,50 @@ class Mta:
                     ids.add(name)
         return ids
 
-    def queue_file(self, qid, timeout=None):
-        """Path of the queue file of qid.  The writer publishes it right
-        after the journal sync that answered 250, so wait a little."""
-        deadline = time.monotonic() + (timeout or 5 * SLOW)
+    def queue_path(self, qid):
+        """Where the queue file of qid is right now, or None."""
         # lib/qid.c: the subdirectory is the ID's microsecond low byte.
         sub = "%02X" % ((int(qid, 16) >> 12) & 0xFF)
+        for d in ("incoming", "deferred", "hold", "corrupt"):
+            p = self.spool(d, sub, qid)
+            if os.path.exists(p):
+                return p
+        return None
+
+    def queue_file(self, qid, timeout=None, settled=True):
+        """Path of the queue file of qid.  The writer publishes it right
+        after the journal sync that answered 250, so wait a little.  While
+        a queue manager runs, also wait (settled=True) until its first
+        attempt has moved the file out of incoming/ (module docstring), so
+        the path stays valid; if the file stays in incoming/ (no queue
+        manager, or a busy one) its path there is returned at the end."""
+        deadline = time.monotonic() + (timeout or 5 * SLOW)
+        incoming = None
         while True:
-            hits = [p for p in (self.spool(d, sub, qid) for d in
-                                ("incoming", "deferred", "hold", "corrupt"))
-                    if os.path.exists(p)]
-            if hits:
-                return hits[0]
+            p = self.queue_path(qid)
+            if p is not None and (not settled or
+                                  os.sep + "incoming" + os.sep not in p[len(self.spool()):]):
+                return p
+            if p is not None:
+                incoming = p
+                if not self.pids("mta-qmgr"):
+                    return p
             if time.monotonic() > deadline:
+                if incoming is not None and os.path.exists(incoming):
+                    return incoming
                 self.fail("no queue file for %s under %s" % (qid, self.spool()))
             time.sleep(0.01)
+
+    def read_queue_file(self, qid):
+        """The bytes of qid's queue file (found again if the queue
+        manager moves it while we look)."""
+        for _ in range(50):
+            try:
+                with open(self.queue_file(qid), "rb") as f:
+                    return f.read()
+            except FileNotFoundError:
+                time.sleep(0.01)
+        self.fail("the queue file of %s keeps moving" % qid)
 
     def wait_new_ids(self, before, count=1, timeout=None):
         """Wait until at least count IDs not in before are published."""
@@ -511,9 +552,7 @@ class Mta:
     def envelope(self, qid):
         """The queue file parsed (docs/queue-format.md): a dict with
         "sender", "rcpts" (addresses), every other header key, "content"."""
-        with open(self.queue_file(qid), "rb") as f:
-            raw = f.read()
-        return parse_queue_file(raw, self.fail)
+        return parse_queue_file(self.read_queue_file(qid), self.fail)
 
     def tmp_files(self):
         """Files left in spool/tmp (unpublished)."""
@@ -537,7 +576,9 @@ class Mta:
                               timeout=timeout or 20 * SLOW, env=self.env(), cwd=self.top)
 
     def cat(self, qid):
-        """The stored content of a message (mtactl cat ID)."""
+        """The stored content of a message (mtactl cat ID), once the queue
+        manager has settled it (queue_file), so it does not move meanwhile."""
+        self.queue_file(qid)
         r = self.ctl("cat", qid)
         if r.returncode != 0:
             self.fail("mtactl cat %s exited %d: %s" % (qid, r.returncode,

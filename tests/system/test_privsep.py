@@ -1,9 +1,14 @@
 """Privilege separation.  As root (CI): the master stays root, smtpd runs
 as mta-smtpd and cannot write (or create, or remove) spool files, the queue
-writer runs as mta-queue and owns the spool.  Started as an ordinary user,
-everything runs as that user and the log says privilege separation is off."""
+writer and the queue manager run as mta-queue and own the spool, the remote
+agents run as mta-remote with no access to the spool at all (they only
+reach run/agent.sock), and run/qmgr.sock is root's alone.  Started as an
+ordinary user, everything runs as that user and the log says privilege
+separation is off."""
 import os
 import pwd
+import socket
+import stat
 import unittest
 
 from mtatest import Mta, MtaTestCase, is_root, proc_info, program
@@ -112,20 +117,95 @@ class Privsep(MtaTestCase):
         m.assert_stored(qid, data)
         m.stop()
 
+    def test_qmgr_and_remote_agent_users(self):
+        for u in ("mta-queue", "mta-remote"):
+            self.assertIsNotNone(uid_of(u), "user %s missing: run scripts/deps as root" % u)
+        m = self.mta(remote_workers=2)
+        data = b"Subject: privsep remote\r\n\r\nbody\r\n"
+        with m.smtp() as c:
+            c.ehlo()
+            qid = c.send_message("a@example.test", ["b@example.test"], data)
+        path = m.queue_file(qid)
+        qmgr = m.wait_pids("mta-qmgr")
+        remote = m.wait_pids("mta-remote", count=2)
+        for pid in qmgr:
+            self.assertEqual(set(proc_info(pid)[4]), {uid_of("mta-queue")}, "qmgr %d" % pid)
+            self.assertNotIn(0, gids_of(pid))
+        for pid in remote:
+            self.assertEqual(set(proc_info(pid)[4]), {uid_of("mta-remote")}, "remote %d" % pid)
+            self.assertNotIn(0, gids_of(pid))
+            self.assertEqual(groups_of(pid), set(), "remote %d has groups" % pid)
+
+        # The sockets: agents may connect to agent.sock, only root to qmgr.sock.
+        run = os.path.join(m.state_dir, "run")
+        st = os.stat(os.path.join(run, "agent.sock"))
+        self.assertTrue(stat.S_ISSOCK(st.st_mode))
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o666)
+        st = os.stat(os.path.join(run, "qmgr.sock"))
+        self.assertTrue(stat.S_ISSOCK(st.st_mode))
+        self.assertEqual((stat.S_IMODE(st.st_mode), st.st_uid), (0o600, 0))
+
+        # The remote agent inherited nothing of the spool...
+        pid = remote[0]
+        with open("/proc/%d/environ" % pid, "rb") as f:
+            env = dict(e.split(b"=", 1) for e in f.read().split(b"\0") if b"=" in e)
+        roles = sorted(r.split(b":")[0] for r in env.get(b"MTA_FDS", b"").split(b","))
+        self.assertEqual(roles, [b"conf", b"statedir"], env.get(b"MTA_FDS"))
+        for fd in os.listdir("/proc/%d/fd" % pid):
+            try:
+                target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+            except FileNotFoundError:
+                continue
+            self.assertNotIn(m.spool(), target, "mta-remote holds %s open" % target)
+
+        # ...and its exact credentials can neither list nor read it.
+        uid, gid, groups = proc_info(pid)[4][1], gids_of(pid)[1], groups_of(pid)
+        actions = [lambda: os.listdir(m.spool()),
+                   lambda: os.listdir(m.spool("incoming")),
+                   lambda: os.listdir(m.spool("deferred")),
+                   lambda: os.stat(path),
+                   lambda: os.close(os.open(path, os.O_RDONLY)),
+                   lambda: os.close(os.open(m.spool("journal"), os.O_RDONLY))]
+        self.assertEqual(try_as(uid, gid, groups, actions), CHILD_OK,
+                         "the remote agent's user can read the spool")
+
+        # Control: it does reach the agents' socket, but not qmgr's.
+        def connect(name):
+            def act():
+                with socket.socket(socket.AF_UNIX) as s:
+                    s.connect(os.path.join(run, name))
+            return act
+        self.assertEqual(try_as(uid, gid, groups, [connect("agent.sock")]), CHILD_WROTE,
+                         "mta-remote cannot connect to run/agent.sock")
+        self.assertEqual(try_as(uid, gid, groups, [connect("qmgr.sock")]), CHILD_OK,
+                         "mta-remote can connect to run/qmgr.sock")
+        m.stop()
+
     def test_state_dir_and_config_under_a_private_directory(self):
         """A checkout under /root (0700): the daemon users cannot traverse
         to the config or the state_dir, yet everything works, because the
         master hands them descriptors."""
         m = Mta(self, start=False)
         os.chmod(m.top, 0o700)
+        transport = os.path.join(m.top, "transport")
+        with open(transport, "w") as f:
+            f.write("example.test [127.0.0.1]:1\n")
+        os.chmod(transport, 0o600)
+        m.conf["transport_file"] = transport
+        m.write_conf()
         m.start()
         data = b"Subject: private\r\n\r\nbody\r\n"
         with m.smtp() as c:
             c.ehlo()
             qid = c.send_message("a@example.test", ["b@example.test"], data)
         m.assert_stored(qid, data)
-        for pid in m.pids("mta-smtpd") + m.pids("mta-qwriter"):
+        daemons = m.pids("mta-smtpd") + m.pids("mta-qwriter") + \
+            m.wait_pids("mta-qmgr") + m.wait_pids("mta-remote")
+        for pid in daemons:
             self.assertNotIn(0, proc_info(pid)[4], "a daemon runs as root")
+        # qmgr read the root-only transport_file (handed over): the
+        # message went to its next hop, not to example.test's MX.
+        m.wait_log(r"%s: to=<b@example.test>.*status=deferred.*127\.0\.0\.1\]?:1\b" % qid)
         m.stop()
 
 
@@ -149,9 +229,14 @@ class NotRoot(MtaTestCase):
                 self.skipTest("%s is not executable by nobody" % program("mta-master"))
         m.start(user=user)
         m.wait_log(r"privilege separation is off")
-        for name in ("mta-master", "mta-smtpd", "mta-qwriter"):
+        m.wait_pids("mta-qmgr")
+        m.wait_pids("mta-remote")
+        for name in ("mta-master", "mta-smtpd", "mta-qwriter", "mta-qmgr", "mta-remote"):
             for pid in m.pids(name):
                 self.assertEqual(set(proc_info(pid)[4]), {uid}, name)
+        st = os.stat(os.path.join(m.state_dir, "run", "qmgr.sock"))
+        self.assertEqual((stat.S_IMODE(st.st_mode), st.st_uid), (0o600, uid),
+                         "qmgr.sock belongs to the invoking user")
         data = b"Subject: unprivileged\r\n\r\nbody\r\n"
         with m.smtp() as c:
             c.ehlo()

@@ -136,12 +136,83 @@ Test(master_privsep, check_reports_what_the_user_cannot_use)
 	cr_assert_not_null(f);
 	fclose(f);
 	chmod(conf, 0600);
-	cr_assert_eq(master_privsep_check(&u, "/bin/sh", conf, dir, 0, err,
+	cr_assert_eq(master_privsep_check(&u, "/bin/sh", conf, dir, NULL, err,
 	    sizeof(err)), -1);
 	cr_assert_not_null(strstr(err, conf), "%s", err);
 	chmod(conf, 0644);
-	cr_assert_eq(master_privsep_check(&u, "/bin/sh", conf, dir, 0, err,
+	cr_assert_eq(master_privsep_check(&u, "/bin/sh", conf, dir, NULL, err,
 	    sizeof(err)), 0, "%s", err);
 	unlink(conf);
+	rmdir(dir);
+}
+
+Test(master_privsep, remote_must_differ_from_the_queue_and_smtpd_users)
+{
+	static const char *const clash[] = { "user_queue", "user_smtpd",
+		"user_local" };
+	struct conf *c = xcalloc(1, sizeof(*c));
+	struct master_users u;
+	char err[512];
+	size_t i;
+
+	if (geteuid() != 0 || getpwnam("nobody") == NULL ||
+	    getpwnam("mta-remote") == NULL)
+		cr_skip_test("needs root and the daemon users");
+	conf_defaults(c);
+	cr_assert_eq(master_users_lookup(c, &u, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(u.on, 1);
+	cr_assert_eq(u.remote.uid, getpwnam("mta-remote")->pw_uid);
+	cr_assert_eq(u.local.uid, getpwnam("mta-local")->pw_uid);
+	for (i = 0; i < ARRAY_LEN(clash); i++) {
+		conf_defaults(c);
+		snprintf(c->user_remote, sizeof(c->user_remote), "nobody");
+		if (i == 0)
+			snprintf(c->user_queue, sizeof(c->user_queue), "nobody");
+		else if (i == 1)
+			snprintf(c->user_smtpd, sizeof(c->user_smtpd), "nobody");
+		else
+			snprintf(c->user_local, sizeof(c->user_local), "nobody");
+		cr_assert_eq(master_users_lookup(c, &u, err, sizeof(err)), -1,
+		    "%s", clash[i]);
+		cr_assert_not_null(strstr(err, "same"), "%s", err);
+		cr_assert_not_null(strstr(err, "user_remote"), "%s", err);
+		cr_assert_not_null(strstr(err, clash[i]), "%s", err);
+		conf_free(c);
+	}
+	conf_defaults(c);
+	snprintf(c->user_remote, sizeof(c->user_remote), "no-such-user-xyz");
+	cr_assert_eq(master_users_lookup(c, &u, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "user_remote"), "%s", err);
+	conf_free(c);
+	free(c);
+}
+
+Test(master_privsep, check_probes_the_named_socket)
+{
+	char dir[] = "/tmp/test_master_privsep.XXXXXX", path[256], err[512];
+	struct master_user u;
+	int fd;
+
+	if (geteuid() != 0 || user_nobody(&u) < 0)
+		cr_skip_test("needs root and user nobody");
+	cr_assert_not_null(mkdtemp(dir));
+	chmod(dir, 0755);	/* like state_dir */
+	snprintf(path, sizeof(path), "%s/run", dir);
+	cr_assert_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/run/agent.sock", dir);
+	fd = master_listen_unix(path, 0600);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(master_privsep_check(&u, "/bin/sh", "", dir, "agent.sock",
+	    err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "run/agent.sock"), "%s", err);
+	chmod(path, 0666);
+	cr_assert_eq(master_privsep_check(&u, "/bin/sh", "", dir, "agent.sock",
+	    err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(master_privsep_check(&u, "/bin/sh", "", dir, "qmgr.sock",
+	    err, sizeof(err)), -1, "a missing socket is reported");
+	close(fd);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/run", dir);
+	rmdir(path);
 	rmdir(dir);
 }

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/crc32c.h"
 #include "lib/mem.h"
 #include "queue/queue_file.h"
 #include "queue/queue_spool.h"
@@ -402,4 +403,55 @@ Test(queue_file, paths_find_and_read)
 	cr_assert_eq(system(NULL) != 0, 1);
 	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
 	cr_assert_eq(system(path), 0);
+}
+
+/* New recipients only: the file CRC is a plain CRC of the bytes. */
+static void fix_crc(struct buf *b)
+{
+	char tr[QUEUE_TRAILER_LEN + 1];
+	size_t hl = b->len - QUEUE_TRAILER_LEN;
+
+	queue_file_trailer(crc32c(0, b->data, hl), tr);
+	memcpy(b->data + hl, tr, QUEUE_TRAILER_LEN);
+}
+
+Test(queue_file, origin_is_one_of_three)
+{
+	static const char *const ok[] = { "smtp", "sendmail", "qmgr" };
+	struct queue_msg m, d;
+	struct buf b;
+	char *at;
+
+	for (size_t i = 0; i < ARRAY_LEN(ok); i++) {
+		buf_init(&b, 0);
+		msg_fill(&m, 1, "x\r\n", 3);
+		m.origin = (char *)ok[i];
+		cr_assert_eq(queue_file_encode(&m, &b), 0, "%s", ok[i]);
+		cr_assert_eq(queue_file_decode(b.data, b.len, &d), 0, "%s",
+		    ok[i]);
+		cr_assert_str_eq(d.origin, ok[i]);
+		queue_msg_free(&d);
+		/* Same length, unknown value (the CRC is fixed up, so only
+		 * the origin check can refuse it). */
+		if (strcmp(ok[i], "qmgr") == 0) {
+			struct buf e;
+
+			buf_init(&e, 0);
+			m.origin = "qmgx";
+			cr_assert_eq(queue_file_encode(&m, &e), -EINVAL);
+			at = memmem(b.data, b.len, "origin qmgr\n", 12);
+			cr_assert_not_null(at);
+			memcpy(at + 7, "smtp", 4);	/* control: valid */
+			fix_crc(&b);
+			cr_assert_eq(queue_file_decode(b.data, b.len, &d), 0);
+			queue_msg_free(&d);
+			memcpy(at + 7, "smtq", 4);
+			fix_crc(&b);
+			cr_assert_eq(queue_file_decode(b.data, b.len, &d),
+			    -EBADMSG);
+			buf_free(&e);
+		}
+		msg_unfill(&m);
+		buf_free(&b);
+	}
 }

@@ -1,0 +1,19 @@
+/* mta-remote: the remote delivery agent (SMTP client).  main() only loads
+ * the config (-c CONF, or descriptors from mta-master: lib/fds.h) and
+ * hands over to remote_run.  Started by mta-master; usage: mta-remote
+ * [-c CONF]. */
+#include "deliver/remote_run.h"
+#include "lib/conf.h"
+#include "lib/log.h"
+
+int main(int argc, char **argv)
+{
+	static struct conf conf;
+	int rc;
+
+	log_init("mta-remote");
+	conf_load_args(&conf, argc, argv, "usage: mta-remote [-c CONF]", NULL);
+	rc = remote_run(&conf);
+	conf_free(&conf);
+	return rc;
+}

@@ -1,0 +1,88 @@
+/* Unit tests for master_kind: the daemon table — names (run/status), the
+ * user each kind drops to, the sockets each inherits with their MTA_FDS
+ * roles (mta-remote: none), and the socket each must be able to reach. */
+#include <criterion/criterion.h>
+
+#include "master/master.h"
+#include "lib/fds.h"
+#include "lib/mem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static struct master *fake_master(size_t nsmtp)
+{
+	struct master *m = xcalloc(1, sizeof(*m));
+	size_t i;
+
+	m->qwriter_fd = 10;
+	m->agent_fd = 11;
+	m->qmgrctl_fd = 12;
+	for (i = 0; i < nsmtp; i++)
+		m->smtp.v[i].fd = 20 + (int)i;
+	m->smtp.n = nsmtp;
+	return m;
+}
+
+Test(master_kind, names_are_the_program_names)
+{
+	cr_assert_str_eq(master_kind_name(MASTER_QWRITER), "mta-qwriter");
+	cr_assert_str_eq(master_kind_name(MASTER_QMGR), "mta-qmgr");
+	cr_assert_str_eq(master_kind_name(MASTER_REMOTE), "mta-remote");
+	cr_assert_str_eq(master_kind_name(MASTER_SMTPD), "mta-smtpd");
+	cr_assert_str_eq(master_kind_name(MASTER_NKINDS), "mta-unknown");
+}
+
+Test(master_kind, start_order_is_writer_qmgr_agents_smtpd)
+{
+	cr_assert_lt(MASTER_QWRITER, MASTER_QMGR);
+	cr_assert_lt(MASTER_QMGR, MASTER_REMOTE);
+	cr_assert_lt(MASTER_REMOTE, MASTER_SMTPD);
+}
+
+Test(master_kind, users)
+{
+	struct master_users u;
+
+	memset(&u, 0, sizeof(u));
+	cr_assert_eq(master_kind_user(&u, MASTER_QWRITER), &u.queue);
+	cr_assert_eq(master_kind_user(&u, MASTER_QMGR), &u.queue,
+	    "qmgr shares the spool with the writer");
+	cr_assert_eq(master_kind_user(&u, MASTER_REMOTE), &u.remote);
+	cr_assert_eq(master_kind_user(&u, MASTER_SMTPD), &u.smtpd);
+}
+
+Test(master_kind, inherited_sockets_and_roles)
+{
+	struct master *m = fake_master(3);
+	const char *roles[MASTER_FDS_MAX];
+	int fds[MASTER_FDS_MAX];
+
+	cr_assert_eq(master_kind_fds(m, MASTER_QWRITER, fds, roles), 1);
+	cr_assert_eq(fds[0], 10);
+	cr_assert_str_eq(roles[0], MTA_FD_ROLE_QWRITER);
+
+	cr_assert_eq(master_kind_fds(m, MASTER_QMGR, fds, roles), 2);
+	cr_assert_eq(fds[0], 11);
+	cr_assert_str_eq(roles[0], "agent");
+	cr_assert_eq(fds[1], 12);
+	cr_assert_str_eq(roles[1], "qmgrctl");
+
+	cr_assert_eq(master_kind_fds(m, MASTER_REMOTE, fds, roles), 0,
+	    "the remote agent inherits nothing but state_dir and conf");
+
+	cr_assert_eq(master_kind_fds(m, MASTER_SMTPD, fds, roles), 3);
+	cr_assert_eq(fds[2], 22);
+	cr_assert_str_eq(roles[2], MTA_FD_ROLE_SMTP);
+	free(m);
+}
+
+Test(master_kind, sockets_each_kind_connects_to)
+{
+	cr_assert_null(master_kind_connects(MASTER_QWRITER));
+	cr_assert_str_eq(master_kind_connects(MASTER_QMGR), "qwriter.sock");
+	cr_assert_str_eq(master_kind_connects(MASTER_REMOTE), "agent.sock");
+	cr_assert_str_eq(master_kind_connects(MASTER_SMTPD), "qwriter.sock");
+	cr_assert_str_eq(MTA_AGENT_SOCK, "agent.sock");
+	cr_assert_str_eq(MTA_QMGR_SOCK, "qmgr.sock");
+}
