@@ -222,17 +222,24 @@ static size_t mtactl_queue_one(const char *spool, const struct mtactl_qent *q,
 	struct queue_msg m;
 	struct buf data;
 	size_t size = 0;
+	unsigned d;
 	int rc;
 
 	qid_format(q->qid, id);
-	if (queue_path(spool, mtactl_qdirs[q->dir], q->qid, path,
-	    sizeof(path)) < 0)
-		return 0;
 	buf_init(&data, 0);
 	memset(&m, 0, sizeof(m));
-	rc = queue_file_read(path, &data, &m);
+	/* qmgr may move it on (incoming -> deferred -> hold) between the
+	 * listing and this read: follow it through the later directories. */
+	rc = -ENOENT;
+	for (d = q->dir; rc == -ENOENT && d < ARRAY_LEN(mtactl_qdirs); d++) {
+		if (queue_path(spool, mtactl_qdirs[d], q->qid, path,
+		    sizeof(path)) < 0)
+			break;
+		buf_reset(&data);
+		rc = queue_file_read(path, &data, &m);
+	}
 	if (rc == 0) {
-		mtactl_print_msg(id, mtactl_qdirs[q->dir], &m,
+		mtactl_print_msg(id, mtactl_qdirs[d - 1], &m,
 		    mtactl_lasterr_find(errs, q->qid));
 		size = m.content_len;
 		queue_msg_free(&m);

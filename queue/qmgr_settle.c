@@ -71,7 +71,9 @@ static void settle_delete(struct qm *qm, struct qm_msg *m)
 
 static void settle_expire(struct qm *qm, struct qm_msg *m, time_t now)
 {
-	uint64_t arr = m->arrival_us / 1000000u;
+	/* Rounded up: now is whole seconds, and a message must have been
+	 * queued for the full lifetime before it expires. */
+	uint64_t arr = (m->arrival_us + 999999u) / 1000000u;
 
 	if ((uint64_t)now < arr + qm->conf->queue_lifetime)
 		return;
