@@ -46,6 +46,11 @@ class OurMTA:
     def pid(self):
         return self.proc.pid
 
+    def flush(self):
+        """Retry every deferred message now."""
+        subprocess.run([os.path.join(self.bin, "mtactl"), "-c", self.conf_path(),
+                        "flush"], check=True, stdout=subprocess.DEVNULL)
+
     def queue_count(self):
         n = 0
         for sub in ("incoming", "deferred", "hold"):

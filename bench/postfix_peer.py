@@ -123,6 +123,11 @@ class PostfixPeer:
         with open(os.path.join(self.dir, "queue", "pid", "master.pid")) as f:
             return int(f.read().strip())
 
+    def flush(self):
+        """Retry every deferred message now (postqueue -f)."""
+        subprocess.run(["postqueue", "-c", self.dir, "-f"], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
     def queue_count(self):
         n = 0
         for sub in ("incoming", "active", "deferred", "maildrop", "hold"):

@@ -58,6 +58,7 @@ def other_table(ours, peer):
     out.append("| 1 MiB messages, c=10: MiB/s | %.1f | %s | %s |" % (
         la[1], num(lb and lb[1], "%.1f"), ratio(la[1], lb and lb[1])))
     for key, name in (("relay", "end to end to the sink, c=50"),
+                      ("relay10", "end to end, 10 recipients, c=50"),
                       ("many", "end to end, 1,000 domains, c=50")):
         a, b = ours.get(key), peer.get(key) if peer else None
         if a is None:
@@ -66,8 +67,22 @@ def other_table(ours, peer):
             continue
         out.append("| %s: msg/s | %.0f | %s | %s |" % (
             name, a[0], num(b and b[0]), ratio(a[0], b and b[0])))
+        out.append("| %s: CPU s per 1,000 messages | %.2f | %s | %s |" % (
+            name, a[1], num(b and b[1], "%.2f"),
+            ratio(a[1], b and b[1], lower_is_better=True)))
         out.append("| %s: lost / duplicates | %d / %d | %s | |" % (
             name, a[2], a[3], "%d / %d" % (b[2], b[3]) if b else "-"))
+    a, b = ours.get("backlog"), peer.get("backlog") if peer else None
+    if a:
+        out.append("| backlog of %d after the sink was away: s to drain | %.1f | %s | %s |"
+                   % (a[0], a[1], num(b and b[1], "%.1f"),
+                      ratio(a[1], b and b[1], lower_is_better=True)))
+        out.append("| backlog: RSS MiB before the drain / max while draining |"
+                   " %.0f / %.0f | %s | |" % (a[2] / 1024, a[3] / 1024,
+                                            "%.0f / %.0f" % (b[2] / 1024, b[3] / 1024)
+                                            if b else "-"))
+        out.append("| backlog: lost / duplicates | %d / %d | %s | |" % (
+            a[4], a[5], "%d / %d" % (b[4], b[5]) if b else "-"))
     ia = ours["idle"]
     ib = peer["idle"] if peer else None
     out.append("| idle connections: KiB PSS (RSS) per connection, %s open | %.1f (%.1f) |"

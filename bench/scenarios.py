@@ -88,29 +88,74 @@ class Bench:
         self.say("1 MiB c=10: %.0f msg/s (%.0f MiB/s), %.1f ms CPU/msg" % r)
         return r
 
-    def relay(self, domains=0):
+    def relay(self, domains=0, rcpts=1):
         """End to end: loadgen -> MTA -> sink until the sink has them all.
         (msg/s end to end, CPU ms/msg, lost, duplicates) or None if the
         MTA does not relay yet."""
         if not self.relaying:
             return None
         self.drain()
-        msgs = self.n(20000 if not domains else 10000)
+        msgs = self.n(10000 if domains or rcpts > 1 else 20000)
         before = self.sink.counts()
         cpu0 = measure.cpu_seconds(self.mta.pid())
         t0 = time.monotonic()
-        _, _, failed = self.load(50, msgs, domains=domains)
-        if self.drain(timeout=900) is None:
-            self.say("relay: queue did not drain")
+        _, _, failed = self.load(50, msgs, rcpts=rcpts, domains=domains)
+        after = self.wait_sink(before, msgs - failed)
         secs = time.monotonic() - t0
+        self.drain()                    # the CPU of removing the files too
         cpu = measure.cpu_seconds(self.mta.pid()) - cpu0
-        after = self.sink.counts()
         got = after["messages"] - before["messages"]
         dups = after["duplicate_ids"] - before["duplicate_ids"]
         lost = msgs - failed - (after["unique_ids"] - before["unique_ids"])
         r = (got / secs, cpu * 1000 / msgs, lost, dups)
-        self.say("relay%s: %.0f msg/s end to end, %.3f ms CPU/msg, %d lost,"
-                 " %d duplicates" % (" to %d domains" % domains if domains else "", *r))
+        self.say("relay%s -r %d: %.0f msg/s end to end, %.3f ms CPU/msg, %d lost,"
+                 " %d duplicates" % (" to %d domains" % domains if domains else "",
+                                     rcpts, *r))
+        return r
+
+    def wait_sink(self, before, n, timeout=900):
+        """Until the sink has n more distinct messages than before (or a
+        timeout): its counts then."""
+        t0 = time.monotonic()
+        while True:
+            now = self.sink.counts()
+            if now["unique_ids"] - before["unique_ids"] >= n:
+                return now
+            if time.monotonic() - t0 > timeout:
+                self.say("the sink never got them all")
+                return now
+            time.sleep(0.1)
+
+    def backlog(self, n):
+        """The sink goes away, n messages pile up (deferred), the sink comes
+        back and the queue is flushed: (n, seconds to drain, RSS KiB before
+        the drain, max RSS while draining, lost, duplicates), or None."""
+        if not self.relaying:
+            return None
+        self.drain()
+        n = self.n(n, 1000)
+        port = self.sink.port
+        self.sink.kill()
+        self.load(50, n)
+        time.sleep(2)                  # let the first attempts fail
+        self.sink.__init__(self.bindir, port=port)
+        before = self.sink.counts()
+        rss0 = rss_max = measure.memory_kib(self.mta.pid())[0]
+        t0 = time.monotonic()
+        self.mta.flush()
+        while self.sink.counts()["unique_ids"] - before["unique_ids"] < n:
+            rss_max = max(rss_max, measure.memory_kib(self.mta.pid())[0])
+            if time.monotonic() - t0 > 1800:
+                self.say("backlog: never drained")
+                break
+            time.sleep(0.5)
+        secs = time.monotonic() - t0
+        after = self.sink.counts()
+        lost = n - (after["unique_ids"] - before["unique_ids"])
+        dups = after["duplicate_ids"] - before["duplicate_ids"]
+        r = (n, secs, rss0, rss_max, lost, dups)
+        self.say("backlog of %d drained in %.1f s after the sink came back;"
+                 " RSS %d KiB before, %d KiB max; %d lost, %d duplicates" % r)
         return r
 
     def recovery(self):

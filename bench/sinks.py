@@ -13,16 +13,21 @@ import measure
 class MtaSink:
     """mta-sink on a free loopback port; stop() returns its JSON counts."""
 
-    def __init__(self, bindir, *args):
-        self.port = measure.free_port()
+    def __init__(self, bindir, *args, port=None):
+        self.port = port or measure.free_port()
         self.err = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(
-            [os.path.join(bindir, "mta-sink"), "-l", "127.0.0.1:%d" % self.port,
-             "--json", "--timeout", "60"] + list(args),
-            stdout=subprocess.PIPE, stderr=self.err)
-        if not measure.wait_greeting(self.port, 10):
+        cmd = [os.path.join(bindir, "mta-sink"), "-l", "127.0.0.1:%d" % self.port,
+               "--json", "--timeout", "60"] + list(args)
+        # A sink started again on the same port may find the old listener
+        # still closing (io_uring tears down asynchronously): retry a while.
+        for _ in range(50):
+            self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                                         stderr=self.err)
+            if measure.wait_greeting(self.port, 2):
+                return
             self.kill()
-            raise RuntimeError("mta-sink did not start")
+            time.sleep(0.1)
+        raise RuntimeError("mta-sink did not start")
 
     def pid(self):
         return self.proc.pid
