@@ -79,18 +79,26 @@ static void ctl_reply(struct qm_ctl *c, int status, const char *text)
 	    c->out.len - c->outoff);
 }
 
+/* After a send or recv completion: 1 if the connection is closing (freed
+ * once its last op is back) or just failed (closed now). */
+static int ctl_io_ended(struct qm_ctl *c, int res)
+{
+	if (c->closing)
+		ctl_maybe_free(c);
+	else if (res <= 0)
+		ctl_close(c);
+	else
+		return 0;
+	return 1;
+}
+
 static void ctl_on_send(struct ev_op *op, int res, unsigned flags)
 {
 	struct qm_ctl *c = container_of(op, struct qm_ctl, send_op);
 
 	c->send_busy = 0;
-	if (c->closing || res <= 0) {
-		if (c->closing)
-			ctl_maybe_free(c);
-		else
-			ctl_close(c);
+	if (ctl_io_ended(c, res))
 		return;
-	}
 	c->outoff += (size_t)res;
 	if (c->outoff < c->out.len) {
 		c->send_busy = 1;
@@ -355,13 +363,8 @@ static void ctl_on_recv(struct ev_op *op, int res, unsigned flags)
 	struct qm_ctl *c = container_of(op, struct qm_ctl, recv_op);
 
 	c->recv_busy = 0;
-	if (c->closing || res <= 0) {
-		if (c->closing)
-			ctl_maybe_free(c);
-		else
-			ctl_close(c);
+	if (ctl_io_ended(c, res))
 		return;
-	}
 	c->inlen += (size_t)res;
 	ctl_process(c);
 }

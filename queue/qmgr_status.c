@@ -62,6 +62,16 @@ void qm_status_queue(struct qm *qm, struct qm_msg *m, size_t i, char status,
 	m->flags |= QM_M_WRITING;
 }
 
+/* 1 if every write of one file's group swb[start..end] (the last one
+ * carries the sync) succeeded. */
+static int sw_group_ok(const struct qm *qm, size_t start, size_t end)
+{
+	for (size_t k = start; k <= end; k++)
+		if (qm->swb[k].res < 0)
+			return 0;
+	return 1;
+}
+
 /* Every write and sync returned: tell the messages. */
 static void sw_complete(struct qm *qm)
 {
@@ -69,13 +79,11 @@ static void sw_complete(struct qm *qm)
 
 	for (size_t i = 0; i < qm->nswb; i++) {
 		struct qm_swrite *w = &qm->swb[i];
-		int ok = 1;
+		int ok;
 
 		if (!w->sync)
 			continue;
-		for (size_t k = start; k <= i; k++)
-			if (qm->swb[k].res < 0)
-				ok = 0;
+		ok = sw_group_ok(qm, start, i);
 		if (!ok)
 			log_warn("cannot update the status of queue file fd %d: "
 			    "%s", w->fd, strerror(-w->res ? -w->res : EIO));
@@ -113,13 +121,11 @@ static void sw_sync(struct qm *qm)
 
 	for (size_t i = 0; i < qm->nswb; i++) {
 		struct qm_swrite *w = &qm->swb[i];
-		int ok = 1;
+		int ok;
 
 		if (!w->sync)
 			continue;
-		for (size_t k = start; k <= i; k++)
-			if (qm->swb[k].res < 0)
-				ok = 0;
+		ok = sw_group_ok(qm, start, i);
 		start = i + 1;
 		if (!ok)
 			continue;
