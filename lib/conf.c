@@ -5,6 +5,7 @@
  * derived from others (users_file, tls_*) are filled in after the whole
  * file is read, so their position in the file does not matter. */
 #include "lib/conf.h"
+#include "lib/conf_int.h"
 #include "lib/fds.h"
 #include "lib/addr.h"
 #include "lib/fdio.h"
@@ -21,25 +22,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+
 #define CONF_LINE_MAX 8192		/* bytes per line, newline excluded */
 #define CONF_FILE_MAX (1024 * 1024)
-#define CONF_ITEM_MAX 1024		/* bytes per list item */
-#define CONF_WORKERS_MAX 1024
 
-struct conf_key;
-typedef int conf_value_fn(struct conf *c, const struct conf_key *k,
-    const char *val, char *msg, size_t msglen);
-
-struct conf_key {
-	const char *name;
-	conf_value_fn *parse;
-	size_t off;		/* the field in struct conf */
-	size_t aux;		/* string: field size; list: offset of its count */
-	uint64_t min, max;	/* numbers: accepted range */
-};
-
-static conf_value_fn v_hostname, v_path, v_listen, v_domains, v_nets, v_hop,
-    v_dns, v_size, v_uint, v_duration, v_workers, v_bare_lf, v_user;
 
 /* K: a scalar field and its accepted range; L: a list and its count. */
 #define K(f, fn, lo, hi) { #f, fn, offsetof(struct conf, f), \
@@ -49,52 +35,61 @@ static conf_value_fn v_hostname, v_path, v_listen, v_domains, v_nets, v_hop,
 #define DAYS(n) ((uint64_t)(n) * 86400)
 
 static const struct conf_key conf_keys[] = {
-	K(hostname, v_hostname, 0, 0),
-	K(state_dir, v_path, 1, 0),		/* min 1: not empty */
-	L(smtp_listen, v_listen),
-	L(submission_listen, v_listen),
-	L(smtps_listen, v_listen),
-	L(pop3_listen, v_listen),
-	L(pop3s_listen, v_listen),
-	L(local_domains, v_domains),
-	L(mynetworks, v_nets),
-	K(relayhost, v_hop, 0, 0),
-	K(transport_file, v_path, 0, 0),
-	L(dns_servers, v_dns),
-	K(users_file, v_path, 0, 0),
-	K(aliases_file, v_path, 0, 0),
-	K(tls_cert_file, v_path, 0, 0),
-	K(tls_key_file, v_path, 0, 0),
-	K(message_size_limit, v_size, 1024, UINT64_MAX),
-	K(max_recipients, v_uint, 1, 1000000),
-	K(retry_min, v_duration, 1, DAYS(365)),
-	K(retry_max, v_duration, 1, DAYS(365)),
-	K(queue_lifetime, v_duration, 0, DAYS(365)),
-	K(destination_concurrency, v_uint, 1, 10000),
-	K(smtpd_workers, v_workers, 1, CONF_WORKERS_MAX),
-	K(remote_workers, v_workers, 1, CONF_WORKERS_MAX),
-	K(smtpd_timeout_command, v_duration, 1, DAYS(1)),
-	K(smtpd_timeout_data, v_duration, 1, DAYS(1)),
-	K(smtpd_timeout_idle, v_duration, 1, DAYS(1)),
-	K(smtpd_line_limit, v_uint, 512, 1048576),
-	K(smtpd_error_limit, v_uint, 1, 1000000),
-	K(smtpd_max_connections, v_uint, 1, 10000000),
-	K(smtpd_bare_lf, v_bare_lf, 0, 0),
-	K(queue_checkpoint_ms, v_uint, 1, 3600000),
-	K(delay_warning_time, v_duration, 0, DAYS(365)),
-	K(qmgr_active_limit, v_uint, 100, 10000000),
-	K(smtp_connection_reuse_limit, v_uint, 1, 1000000),
-	K(smtp_connection_idle, v_duration, 0, DAYS(1)),
-	K(smtp_rcpt_limit, v_uint, 1, 100000),
-	K(smtp_connect_timeout, v_duration, 1, DAYS(1)),
-	K(smtp_command_timeout, v_duration, 1, DAYS(1)),
-	K(smtp_data_timeout, v_duration, 1, DAYS(1)),
-	K(smtp_dot_timeout, v_duration, 1, DAYS(1)),
-	K(smtp_helo_name, v_hostname, 0, 0),
-	K(user_smtpd, v_user, 0, 0),
-	K(user_queue, v_user, 0, 0),
-	K(user_remote, v_user, 0, 0),
-	K(user_local, v_user, 0, 0),
+	K(hostname, conf_v_hostname, 0, 0),
+	K(state_dir, conf_v_path, 1, 0),		/* min 1: not empty */
+	L(smtp_listen, conf_v_listen),
+	L(submission_listen, conf_v_listen),
+	L(smtps_listen, conf_v_listen),
+	L(pop3_listen, conf_v_listen),
+	L(pop3s_listen, conf_v_listen),
+	L(local_domains, conf_v_domains),
+	L(mynetworks, conf_v_nets),
+	K(relayhost, conf_v_hop, 0, 0),
+	K(transport_file, conf_v_path, 0, 0),
+	L(dns_servers, conf_v_dns),
+	K(users_file, conf_v_path, 0, 0),
+	K(aliases_file, conf_v_path, 0, 0),
+	K(tls_cert_file, conf_v_path, 0, 0),
+	K(tls_key_file, conf_v_path, 0, 0),
+	K(message_size_limit, conf_v_size, 1024, UINT64_MAX),
+	K(max_recipients, conf_v_uint, 1, 1000000),
+	K(retry_min, conf_v_duration, 1, DAYS(365)),
+	K(retry_max, conf_v_duration, 1, DAYS(365)),
+	K(queue_lifetime, conf_v_duration, 0, DAYS(365)),
+	K(destination_concurrency, conf_v_uint, 1, 10000),
+	K(smtpd_workers, conf_v_workers, 1, CONF_WORKERS_MAX),
+	K(remote_workers, conf_v_workers, 1, CONF_WORKERS_MAX),
+	K(smtpd_timeout_command, conf_v_duration, 1, DAYS(1)),
+	K(smtpd_timeout_data, conf_v_duration, 1, DAYS(1)),
+	K(smtpd_timeout_idle, conf_v_duration, 1, DAYS(1)),
+	K(smtpd_line_limit, conf_v_uint, 512, 1048576),
+	K(smtpd_error_limit, conf_v_uint, 1, 1000000),
+	K(smtpd_max_connections, conf_v_uint, 1, 10000000),
+	K(smtpd_bare_lf, conf_v_bare_lf, 0, 0),
+	K(queue_checkpoint_ms, conf_v_uint, 1, 3600000),
+	K(delay_warning_time, conf_v_duration, 0, DAYS(365)),
+	K(qmgr_active_limit, conf_v_uint, 100, 10000000),
+	K(smtp_connection_reuse_limit, conf_v_uint, 1, 1000000),
+	K(smtp_connection_idle, conf_v_duration, 0, DAYS(1)),
+	K(smtp_rcpt_limit, conf_v_uint, 1, 100000),
+	K(smtp_connect_timeout, conf_v_duration, 1, DAYS(1)),
+	K(smtp_command_timeout, conf_v_duration, 1, DAYS(1)),
+	K(smtp_data_timeout, conf_v_duration, 1, DAYS(1)),
+	K(smtp_dot_timeout, conf_v_duration, 1, DAYS(1)),
+	K(smtp_helo_name, conf_v_hostname, 0, 0),
+	K(user_smtpd, conf_v_user, 0, 0),
+	K(user_queue, conf_v_user, 0, 0),
+	K(user_remote, conf_v_user, 0, 0),
+	K(user_local, conf_v_user, 0, 0),
+	K(group_auth, conf_v_user, 0, 0),
+	K(mailbox_quota, conf_v_size, 0, UINT64_MAX),
+	K(mailbox_quota_action, conf_v_quota_action, 0, 0),
+	K(local_concurrency, conf_v_uint, 1, 10000),
+	K(pop3_timeout, conf_v_duration, 1, DAYS(1)),
+	K(pop3_max_connections, conf_v_uint, 1, 10000000),
+	K(pop3_auth_fail_delay, conf_v_duration, 0, 60),
+	K(pop3_auth_fail_limit, conf_v_uint, 1, 1000000),
+	K(pop3_auth_fail_window, conf_v_duration, 1, DAYS(1)),
 };
 
 #define CONF_NKEYS ARRAY_LEN(conf_keys)
@@ -108,10 +103,6 @@ struct conf_parser {
 	unsigned seen[CONF_NKEYS];	/* line of the key, 0: not set */
 };
 
-static void *field(struct conf *c, const struct conf_key *k)
-{
-	return (char *)c + k->off;
-}
 
 static int fail(struct conf_parser *ps, unsigned line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -133,391 +124,6 @@ static int fail(struct conf_parser *ps, unsigned line, const char *fmt, ...)
 	vsnprintf(ps->err + n, ps->errlen - (size_t)n, fmt, ap);
 	va_end(ap);
 	return -1;
-}
-
-static int is_space(char ch)
-{
-	return ch == ' ' || ch == '\t';
-}
-
-/* Trim spaces and tabs around s[0..*n) in place; returns the new start. */
-static char *trim(char *s, size_t *n)
-{
-	while (*n > 0 && is_space(*s)) {
-		s++;
-		(*n)--;
-	}
-	while (*n > 0 && is_space(s[*n - 1]))
-		(*n)--;
-	s[*n] = '\0';
-	return s;
-}
-
-/* --- numbers, sizes, durations ----------------------------------------- */
-
-/* Digits with an optional one-letter unit from units (lower case) whose
- * multipliers are in mult.  -EINVAL on junk, -ERANGE on overflow. */
-static int parse_scaled(const char *s, const char *units,
-    const uint64_t *mult, uint64_t *out)
-{
-	uint64_t v = 0, m = 1;
-	size_t i = 0;
-
-	if (s[0] < '0' || s[0] > '9')
-		return -EINVAL;
-	for (; s[i] >= '0' && s[i] <= '9'; i++)
-		if (__builtin_mul_overflow(v, 10, &v) ||
-		    __builtin_add_overflow(v, (uint64_t)(s[i] - '0'), &v))
-			return -ERANGE;
-	if (s[i] != '\0') {
-		const char *u = strchr(units, s[i] | 0x20);
-
-		if (s[i + 1] != '\0' || u == NULL || *u == '\0')
-			return -EINVAL;
-		m = mult[u - units];
-	}
-	if (__builtin_mul_overflow(v, m, &v))
-		return -ERANGE;
-	*out = v;
-	return 0;
-}
-
-static const uint64_t size_mult[] = { 1024, 1024 * 1024,
-	1024 * 1024 * 1024 };
-static const uint64_t duration_mult[] = { 1, 60, 3600, 86400 };
-
-int conf_parse_size(const char *s, uint64_t *out)
-{
-	return parse_scaled(s, "kmg", size_mult, out) < 0 ? -EINVAL : 0;
-}
-
-int conf_parse_duration(const char *s, unsigned *out)
-{
-	uint64_t v;
-
-	if (parse_scaled(s, "smhd", duration_mult, &v) < 0 || v > UINT32_MAX)
-		return -EINVAL;
-	*out = (unsigned)v;
-	return 0;
-}
-
-static int range_msg(const struct conf_key *k, uint64_t v, char *msg,
-    size_t msglen)
-{
-	if (v >= k->min && v <= k->max)
-		return 0;
-	snprintf(msg, msglen, "must be between %llu and %llu",
-	    (unsigned long long)k->min, (unsigned long long)k->max);
-	return -1;
-}
-
-/* How one kind of number is written. */
-struct conf_units {
-	const char *what, *letters, *hint;
-	const uint64_t *mult;
-};
-
-static const struct conf_units units_plain = { "number", "", "", NULL };
-static const struct conf_units units_size = { "size", "kmg",
-	" (number with k, m or g)", size_mult };
-static const struct conf_units units_duration = { "duration", "smhd",
-	" (number with s, m, h or d)", duration_mult };
-
-/* A number into a uint64_t or unsigned field (by its size), in range. */
-static int set_number(struct conf *c, const struct conf_key *k,
-    const char *val, const struct conf_units *u, char *msg, size_t msglen)
-{
-	uint64_t v;
-	int rc = parse_scaled(val, u->letters, u->mult, &v);
-
-	if (rc < 0) {
-		if (rc == -ERANGE)
-			snprintf(msg, msglen, "%s too large", u->what);
-		else
-			snprintf(msg, msglen, "bad %s \"%s\"%s", u->what, val,
-			    u->hint);
-		return -1;
-	}
-	if (range_msg(k, v, msg, msglen) < 0)
-		return -1;
-	if (k->aux == sizeof(uint64_t))
-		*(uint64_t *)field(c, k) = v;
-	else
-		*(unsigned *)field(c, k) = (unsigned)v;
-	return 0;
-}
-
-static int v_size(struct conf *c, const struct conf_key *k, const char *val,
-    char *msg, size_t msglen)
-{
-	return set_number(c, k, val, &units_size, msg, msglen);
-}
-
-static int v_uint(struct conf *c, const struct conf_key *k, const char *val,
-    char *msg, size_t msglen)
-{
-	return set_number(c, k, val, &units_plain, msg, msglen);
-}
-
-static int v_duration(struct conf *c, const struct conf_key *k,
-    const char *val, char *msg, size_t msglen)
-{
-	return set_number(c, k, val, &units_duration, msg, msglen);
-}
-
-static unsigned cpu_count(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	if (n < 1)
-		return 1;
-	return n > CONF_WORKERS_MAX ? CONF_WORKERS_MAX : (unsigned)n;
-}
-
-static int v_workers(struct conf *c, const struct conf_key *k,
-    const char *val, char *msg, size_t msglen)
-{
-	if (strcmp(val, "auto") == 0) {
-		*(unsigned *)field(c, k) = cpu_count();
-		return 0;
-	}
-	return v_uint(c, k, val, msg, msglen);
-}
-
-/* --- strings ------------------------------------------------------------ */
-
-static int set_string(struct conf *c, const struct conf_key *k,
-    const char *val, char *msg, size_t msglen)
-{
-	if (strlen(val) >= k->aux) {
-		snprintf(msg, msglen, "too long (max %zu bytes)", k->aux - 1);
-		return -1;
-	}
-	snprintf(field(c, k), k->aux, "%s", val);
-	return 0;
-}
-
-static int v_path(struct conf *c, const struct conf_key *k, const char *val,
-    char *msg, size_t msglen)
-{
-	if (k->min > 0 && val[0] == '\0') {
-		snprintf(msg, msglen, "must not be empty");
-		return -1;
-	}
-	return set_string(c, k, val, msg, msglen);
-}
-
-static int v_hostname(struct conf *c, const struct conf_key *k,
-    const char *val, char *msg, size_t msglen)
-{
-	if (val[0] == '[' || addr_valid_domain(val, strlen(val), 0) != 0) {
-		snprintf(msg, msglen, "bad host name \"%s\"", val);
-		return -1;
-	}
-	return set_string(c, k, val, msg, msglen);
-}
-
-static int v_bare_lf(struct conf *c, const struct conf_key *k,
-    const char *val, char *msg, size_t msglen)
-{
-	if (strcmp(val, "normalize") != 0 && strcmp(val, "reject") != 0) {
-		snprintf(msg, msglen, "must be \"normalize\" or \"reject\"");
-		return -1;
-	}
-	return set_string(c, k, val, msg, msglen);
-}
-
-/* A portable user name: [A-Za-z0-9._-], not starting with '-'. */
-static int v_user(struct conf *c, const struct conf_key *k, const char *val,
-    char *msg, size_t msglen)
-{
-	size_t n = strlen(val);
-	int ok = n > 0 && n <= 32 && val[0] != '-';
-
-	for (size_t i = 0; ok && i < n; i++)
-		ok = (val[i] >= 'a' && val[i] <= 'z') ||
-		    (val[i] >= 'A' && val[i] <= 'Z') ||
-		    (val[i] >= '0' && val[i] <= '9') ||
-		    val[i] == '.' || val[i] == '_' || val[i] == '-';
-	if (!ok) {
-		snprintf(msg, msglen, "bad user name \"%s\"", val);
-		return -1;
-	}
-	return set_string(c, k, val, msg, msglen);
-}
-
-/* --- lists -------------------------------------------------------------- */
-
-/* The next comma-separated item of *p into item; 1, 0 at the end, -1 with
- * a message for an empty or over-long item. */
-static int list_next(const char **p, char *item, char *msg, size_t msglen)
-{
-	const char *s = *p, *comma;
-	size_t n;
-	char *t;
-
-	if (s == NULL)
-		return 0;
-	comma = strchr(s, ',');
-	n = comma ? (size_t)(comma - s) : strlen(s);
-	*p = comma ? comma + 1 : NULL;
-	if (n >= CONF_ITEM_MAX) {
-		snprintf(msg, msglen, "list item too long");
-		return -1;
-	}
-	memcpy(item, s, n);
-	t = trim(item, &n);
-	memmove(item, t, n + 1);
-	if (n == 0) {
-		snprintf(msg, msglen, "empty list item");
-		return -1;
-	}
-	return 1;
-}
-
-/* Check that one more entry fits a list of CONF_LIST_MAX. */
-static int list_room(size_t n, size_t more, char *msg, size_t msglen)
-{
-	if (n + more <= CONF_LIST_MAX)
-		return 0;
-	snprintf(msg, msglen, "too many entries (max %d)", CONF_LIST_MAX);
-	return -1;
-}
-
-typedef int conf_item_fn(struct conf *c, const struct conf_key *k,
-    const char *item, char *msg, size_t msglen);
-
-/* Call fn on every item of a list value; an empty value has none. */
-static int each_item(struct conf *c, const struct conf_key *k,
-    const char *val, conf_item_fn *fn, char *msg, size_t msglen)
-{
-	char item[CONF_ITEM_MAX];
-	int rc;
-
-	if (val[0] == '\0')
-		return 0;
-	while ((rc = list_next(&val, item, msg, msglen)) > 0)
-		if (fn(c, k, item, msg, msglen) < 0)
-			return -1;
-	return rc;
-}
-
-static size_t *list_count(struct conf *c, const struct conf_key *k)
-{
-	return (size_t *)(void *)((char *)c + k->aux);
-}
-
-/* One listener "host:port" / "[v6]:port" (a name may give several). */
-static int item_listen(struct conf *c, const struct conf_key *k,
-    const char *item, char *msg, size_t msglen)
-{
-	const char *why = "bad address";
-
-	if (netaddr_parse_listen(item, field(c, k), list_count(c, k),
-	    CONF_LIST_MAX, &why) < 0) {
-		snprintf(msg, msglen, "\"%s\": %s", item, why);
-		return -1;
-	}
-	return 0;
-}
-
-/* One DNS server: a numeric "ip", "ip:port" or "[ipv6]:port". */
-static int item_dns(struct conf *c, const struct conf_key *k,
-    const char *item, char *msg, size_t msglen)
-{
-	const char *why = "bad address";
-
-	if (list_room(c->n_dns_servers, 1, msg, msglen) < 0)
-		return -1;
-	if (netaddr_parse_server(item, 53, &c->dns_servers[c->n_dns_servers],
-	    &why) < 0) {
-		snprintf(msg, msglen, "\"%s\": %s", item, why);
-		return -1;
-	}
-	c->n_dns_servers++;
-	return 0;
-}
-
-/* One local domain, stored lower-cased. */
-static int item_domain(struct conf *c, const struct conf_key *k,
-    const char *item, char *msg, size_t msglen)
-{
-	char *d;
-
-	if (addr_valid_domain(item, strlen(item), 1) != 0) {
-		snprintf(msg, msglen, "bad domain \"%s\"", item);
-		return -1;
-	}
-	if (list_room(c->n_local_domains, 1, msg, msglen) < 0)
-		return -1;
-	d = xstrdup(item);
-	for (char *p = d; *p != '\0'; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
-	c->local_domains[c->n_local_domains++] = d;
-	return 0;
-}
-
-/* One network of mynetworks. */
-static int item_net(struct conf *c, const struct conf_key *k,
-    const char *item, char *msg, size_t msglen)
-{
-	struct conf_net *net = &c->mynetworks[c->n_mynetworks];
-	const char *why = "bad network";
-
-	if (list_room(c->n_mynetworks, 1, msg, msglen) < 0)
-		return -1;
-	if (netaddr_parse_cidr(item, &net->family, net->addr, &net->prefix,
-	    &why) < 0) {
-		snprintf(msg, msglen, "\"%s\": %s", item, why);
-		return -1;
-	}
-	c->n_mynetworks++;
-	return 0;
-}
-
-/* An empty *_listen value turns that service off. */
-static int v_listen(struct conf *c, const struct conf_key *k,
-    const char *val, char *msg, size_t msglen)
-{
-	*list_count(c, k) = 0;
-	return each_item(c, k, val, item_listen, msg, msglen);
-}
-
-static int v_dns(struct conf *c, const struct conf_key *k, const char *val,
-    char *msg, size_t msglen)
-{
-	c->n_dns_servers = 0;
-	return each_item(c, k, val, item_dns, msg, msglen);
-}
-
-static int v_domains(struct conf *c, const struct conf_key *k,
-    const char *val, char *msg, size_t msglen)
-{
-	conf_free(c);
-	return each_item(c, k, val, item_domain, msg, msglen);
-}
-
-static int v_nets(struct conf *c, const struct conf_key *k, const char *val,
-    char *msg, size_t msglen)
-{
-	c->n_mynetworks = 0;
-	return each_item(c, k, val, item_net, msg, msglen);
-}
-
-/* "[host]:port" (no MX lookup), "[host]", "host:port" or "host". */
-static int v_hop(struct conf *c, const struct conf_key *k, const char *val,
-    char *msg, size_t msglen)
-{
-	const char *why = "bad host name";
-
-	memset(&c->relayhost, 0, sizeof(c->relayhost));
-	if (val[0] != '\0' && netaddr_parse_hop(val, 25, &c->relayhost,
-	    &why) < 0) {
-		snprintf(msg, msglen, "\"%s\": %s", val, why);
-		return -1;
-	}
-	return 0;
 }
 
 /* --- defaults ------------------------------------------------------------ */
@@ -599,7 +205,7 @@ void conf_defaults(struct conf *c)
 	c->retry_max = 4 * 3600;
 	c->queue_lifetime = 5 * 86400;
 	c->destination_concurrency = 20;
-	c->smtpd_workers = c->remote_workers = cpu_count();
+	c->smtpd_workers = c->remote_workers = conf_cpu_count();
 	c->smtpd_timeout_command = 300;
 	c->smtpd_timeout_data = 180;
 	c->smtpd_timeout_idle = 300;
@@ -621,6 +227,16 @@ void conf_defaults(struct conf *c)
 	snprintf(c->user_queue, sizeof(c->user_queue), "mta-queue");
 	snprintf(c->user_remote, sizeof(c->user_remote), "mta-remote");
 	snprintf(c->user_local, sizeof(c->user_local), "mta-local");
+	snprintf(c->group_auth, sizeof(c->group_auth), "mta-auth");
+	c->mailbox_quota = 0;
+	snprintf(c->mailbox_quota_action, sizeof(c->mailbox_quota_action),
+	    "defer");
+	c->local_concurrency = 50;
+	c->pop3_timeout = 600;
+	c->pop3_max_connections = 10000;
+	c->pop3_auth_fail_delay = 2;
+	c->pop3_auth_fail_limit = 10;
+	c->pop3_auth_fail_window = 900;
 	derive_paths(c);
 }
 
@@ -651,7 +267,7 @@ static const char *line_garbage(const char *s, size_t n)
 static void cut_comment(char *s)
 {
 	for (char *p = s; *p != '\0'; p++)
-		if (*p == '#' && (p == s || is_space(p[-1]))) {
+		if (*p == '#' && (p == s || conf_is_space(p[-1]))) {
 			*p = '\0';
 			return;
 		}
@@ -679,8 +295,8 @@ static int parse_assignment(struct conf_parser *ps, unsigned line, char *buf)
 		return fail(ps, line, "missing '=' (expected \"key = value\")");
 	kn = (size_t)(eq - buf);
 	vn = strlen(eq + 1);
-	key = trim(buf, &kn);
-	val = trim(eq + 1, &vn);
+	key = conf_trim(buf, &kn);
+	val = conf_trim(eq + 1, &vn);
 	if (!key_syntax_ok(key))
 		return fail(ps, line, "bad key \"%.64s\"", key);
 	if ((k = key_find(key, &idx)) == NULL)
@@ -712,7 +328,7 @@ static int parse_line(struct conf_parser *ps, unsigned line, const char *s,
 	buf[n] = '\0';
 	cut_comment(buf);
 	n = strlen(buf);
-	t = trim(buf, &n);
+	t = conf_trim(buf, &n);
 	if (n == 0)
 		return 0;
 	return parse_assignment(ps, line, t);
@@ -739,7 +355,7 @@ static int finish(struct conf_parser *ps)
 		if (seen_line(ps, derived[i]) == 0) {
 			const struct conf_key *k = key_find(derived[i], NULL);
 
-			((char *)field(c, k))[0] = '\0';
+			((char *)conf_field(c, k))[0] = '\0';
 		}
 	if (derive_paths(c) < 0)
 		return fail(ps, seen_line(ps, "state_dir"),

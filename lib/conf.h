@@ -84,6 +84,16 @@ struct conf {
 	unsigned smtp_dot_timeout;	/* s; reply to the final dot: 10 min */
 	char smtp_helo_name[256];	/* empty: hostname */
 	char user_smtpd[64], user_queue[64], user_remote[64], user_local[64];
+	char group_auth[64];		/* may read users_file (smtpd, queue,
+					 * local, pop3d); remote never */
+	uint64_t mailbox_quota;		/* bytes per Maildir; 0: none */
+	char mailbox_quota_action[16];	/* "defer" (default) or "bounce" */
+	unsigned local_concurrency;	/* deliveries in flight, local agent */
+	unsigned pop3_timeout;		/* s; RFC 1939 autologout: >= 10 min */
+	unsigned pop3_max_connections;	/* per pop3d process */
+	unsigned pop3_auth_fail_delay;	/* s before a failed login's -ERR */
+	unsigned pop3_auth_fail_limit;	/* failures per client address ... */
+	unsigned pop3_auth_fail_window;	/* s; ... then refused this long */
 };
 
 /* Fill c with the embedded defaults (c is overwritten, not freed: call

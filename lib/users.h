@@ -1,0 +1,50 @@
+/* users: the accounts file (users_file), one "address:crypt-hash" line per
+ * mailbox user, written only by mtactl (users_file_*: temp file, fsync,
+ * rename) and read by smtpd (does the recipient exist), the local agent
+ * (deliver or 5.1.1) and pop3d (passwords).  Readers hold a snapshot and
+ * call users_refresh, which reloads when the file's inode, size or mtime
+ * changed, so `mtactl user add` takes effect without a restart.
+ * Addresses are compared lower-cased.  Passwords are never logged. */
+#ifndef LIB_USERS_H
+#define LIB_USERS_H
+#include <stddef.h>
+
+#define USERS_HASH_MAX 256	/* bytes of a crypt hash, NUL included */
+
+struct users;			/* a loaded snapshot (opaque) */
+
+/* Load path into a new snapshot.  A missing file is an empty set (0);
+ * other errors -errno (a malformed line: -EBADMSG, with "path:line:
+ * message" in err).  *out is set only on success. */
+int users_load(struct users **out, const char *path, char *err,
+    size_t errlen);
+/* Reload *u from path if the file changed since it was loaded (checked at
+ * most once per second).  1 reloaded, 0 unchanged, <0 error: *u is kept
+ * and err says why (log it once). */
+int users_refresh(struct users **u, const char *path, char *err,
+    size_t errlen);
+void users_free(struct users *u);
+/* 1 if address (any case) has an account. */
+int users_exists(const struct users *u, const char *address);
+/* 1 if password matches address's hash, else 0.  Unknown users cost the
+ * same crypt as known ones (no timing oracle).  Slow by design (yescrypt):
+ * event loops call it off the loop (a helper thread). */
+int users_check_password(const struct users *u, const char *address,
+    const char *password);
+/* Number of accounts, and the i-th address in file order (users list). */
+size_t users_count(const struct users *u);
+const char *users_address(const struct users *u, size_t i);
+
+/* --- writing (mtactl) --- */
+/* A new yescrypt hash of password (crypt_gensalt "$y$"), into out. */
+int users_hash(const char *password, char *out, size_t outlen);
+/* Add (hash for a new address; -EEXIST if present), replace the hash
+ * (-ENOENT if absent) or delete (hash NULL; -ENOENT if absent) one entry,
+ * atomically: the new file is written beside path, fsynced, renamed over
+ * it, and the directory fsynced.  Mode 0640; when run as root the group
+ * is gid (group_auth), else unchanged. */
+enum users_op { USERS_ADD, USERS_PASSWD, USERS_DEL };
+int users_file_update(const char *path, enum users_op op,
+    const char *address, const char *hash, long gid, char *err,
+    size_t errlen);
+#endif
