@@ -33,6 +33,8 @@
 #define QM_AGENT_REC_MAX 4096		/* payload of one agent record */
 #define QM_AGENT_IN (64 * 1024)
 #define QM_CTL_MAX 16			/* control connections */
+#define QM_POOL_MAX 4096		/* files kept in pool/ for reuse */
+#define QM_POOL_FILE_MAX (64 * 1024)	/* larger ones are unlinked */
 #define QM_CTL_REC_MAX 4096
 #define QM_TEXT_MAX 1000		/* TEXT of an agent result */
 #define QM_RELAY_MAX 300
@@ -352,6 +354,7 @@ struct qm_hist {			/* a deferred message remembered */
 struct qm_fin {				/* finished, waiting for the watermark */
 	uint64_t qid;
 	enum qm_dir dir;
+	int reuse;			/* small enough for pool/ */
 };
 
 struct qm_stats {
@@ -409,6 +412,9 @@ struct qm {
 	struct qm_fin *fin;
 	size_t nfin, fincap;
 	uint64_t watermark;
+	int pool_fd;			/* spool/pool/ */
+	size_t pool_room;		/* files pool/ may still take */
+	time_t pool_counted;		/* when pool/ was last counted */
 	uint64_t fin_swept;		/* watermark of the last full sweep */
 	int fin_due;			/* an entry the watermark passed */
 	/* deferred history */
@@ -485,6 +491,13 @@ void qm_msg_defer_rcpt(struct qm *qm, struct qm_msg *m, struct qm_rcpt *r,
     const char *dsn_text);
 /* Unlink finished files whose ID the watermark has passed. */
 void qm_fin_sweep(struct qm *qm);
+/* qmgr_pool.c */
+/* Open spool/pool/ (start-up). */
+void qm_pool_open(struct qm *qm);
+/* Dispose of a finished file: moved into pool/ for the writer to reuse
+ * while the pool has room, else unlinked.  0 or -errno. */
+int qm_pool_dispose(struct qm *qm, const struct qm_fin *f, const char *rel,
+    const char *id);
 /* Room in the active set for one more message. */
 int qm_room(const struct qm *qm);
 

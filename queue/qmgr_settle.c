@@ -203,6 +203,7 @@ static void msg_finish(struct qm *qm, struct qm_msg *m)
 		qm->fin = xreallocarray(qm->fin, qm->fincap, sizeof(*qm->fin));
 	}
 	qm->fin[qm->nfin].qid = m->qid;
+	qm->fin[qm->nfin].reuse = m->size <= QM_POOL_FILE_MAX;
 	qm->fin[qm->nfin++].dir = m->dir;
 	if (m->qid <= qm->watermark)
 		qm->fin_due = 1;
@@ -304,6 +305,7 @@ void qm_msg_written(struct qm *qm, struct qm_msg *m)
 void qm_fin_sweep(struct qm *qm)
 {
 	size_t w = 0, budget = QM_FIN_BATCH;
+	int rc;
 
 	/* Nothing new to unlink unless the watermark moved or an entry it
 	 * already covers came in: no walk of the list every loop turn. */
@@ -324,11 +326,12 @@ void qm_fin_sweep(struct qm *qm)
 		qid_format(f->qid, id);
 		qid_hash_dir(f->qid, xx);
 		snprintf(rel, sizeof(rel), "%s/%s", xx, id);
-		if (unlinkat(qm->dirfd[f->dir], rel, 0) == 0)
+		rc = qm_pool_dispose(qm, f, rel, id);
+		if (rc == 0)
 			log_info("%s: removed", id);
-		else if (errno != ENOENT)
+		else if (rc != -ENOENT)
 			log_warn("%s: cannot remove the queue file: %s", id,
-			    strerror(errno));
+			    strerror(-rc));
 	}
 	qm->nfin = w;
 	if (budget == 0) {

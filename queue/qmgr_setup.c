@@ -111,6 +111,7 @@ static void qm_dirs(struct qm *qm)
 		    O_CLOEXEC)) < 0)
 			fatal("open %s", path);
 	}
+	qm_pool_open(qm);
 }
 
 /* The active set is bounded by the config and by our descriptors: every

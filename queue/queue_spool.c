@@ -113,6 +113,7 @@ int queue_spool_init(const char *spool)
 	static const char *const flat[] = {
 		QUEUE_DIR_JOURNAL, QUEUE_DIR_TMP, QUEUE_DIR_INCOMING,
 		QUEUE_DIR_DEFERRED, QUEUE_DIR_HOLD, QUEUE_DIR_CORRUPT,
+		QUEUE_DIR_POOL,
 	};
 	char path[4096];
 	int rc;

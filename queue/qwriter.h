@@ -42,9 +42,18 @@
 #define QW_TEXT_SIZE "5.3.4 Message size exceeds fixed maximum message size"
 #define QW_TEXT_ADDR "5.1.3 Bad address syntax"
 #define QW_TEXT_DOWN "4.3.0 Queue writer shutting down"
+#define QW_TEXT_ALIAS_LOOP "4.3.0 Local configuration error: alias loop " \
+	"or alias chain too deep"
+#define QW_TEXT_ALIAS_MANY "4.3.0 Local configuration error: alias " \
+	"expands to too many recipients"
+#define QW_TEXT_ALIAS_BAD "4.3.0 Local configuration error: aliases " \
+	"file unavailable"
+#define QW_EXPANDED_MAX 20000		/* recipients after alias expansion */
+#define QW_ALIAS_LOG_TARGETS 10		/* targets named per alias log line */
 
 struct qw;
 struct qw_client;
+struct aliases;
 
 struct qw_seg {
 	uint64_t segno;
@@ -72,6 +81,7 @@ struct qw_txn {
 	struct buf content;
 	int err;			/* IPC_QW_TEMPFAIL/REJECT at COMMIT */
 	const char *errtext;
+	struct buf aliaslog;		/* "alias <a> -> <b>, <c>\n" lines */
 	struct buf head;		/* queue file head, built at COMMIT */
 	char trailer[QUEUE_TRAILER_LEN + 1];
 	char jhdr[JOURNAL_HDR_LEN];
@@ -82,6 +92,8 @@ struct qw_txn {
 	struct ev_op pub_op, pub_wop, pub_cop;
 	enum qw_pub_step pub_step;
 	int pub_fd, pub_cqes, pub_err;
+	int pooled;			/* name is a file in pool/ */
+	char pool_name[QID_LEN + 1];
 	struct iovec pub_iov[3];
 };
 
@@ -142,7 +154,12 @@ struct qw {
 	struct ev_loop loop;
 	const struct conf *conf;
 	char spool[4096];
-	int spool_fd, journal_fd, tmp_fd, incoming_fd;
+	int spool_fd, journal_fd, tmp_fd, incoming_fd, pool_fd;
+	char (*pool)[QID_LEN + 1];	/* names listed in pool/, not yet used */
+	size_t npool;
+	uint64_t pool_busy[QW_PUBLISH_MAX];	/* pool files being written */
+	size_t nbusy;
+	uint64_t pool_retry_ms;		/* pool/ was empty: not before this */
 	size_t content_limit;
 	uid_t smtpd_uid;
 	int have_smtpd_uid;
@@ -158,6 +175,10 @@ struct qw {
 	struct qw_client *subscriber;
 	int notify_dropped;		/* NEW notices dropped: rescan */
 	uint64_t last_qid;		/* highest queue ID assigned */
+	/* aliases_file (qwriter_alias.c) */
+	struct aliases *aliases;	/* NULL: never loaded (defer local) */
+	int64_t aliases_retry;		/* second of the last load attempt */
+	char aliases_err[512];		/* last error logged */
 	uint64_t del_lo;		/* lowest ID in segments being deleted */
 	struct ev_op jsync_op;		/* journal/ fsync after deletions */
 	/* group commit */
@@ -238,6 +259,18 @@ void qw_txn_answer(struct qw_txn *t, uint16_t type, const char *text);
 /* Free a transaction. */
 void qw_txn_free(struct qw_txn *t);
 
+/* qwriter_alias.c */
+/* Load aliases_file (an error is logged; local recipients then defer). */
+void qw_alias_init(struct qw *qw);
+void qw_alias_free(struct qw *qw);
+/* Replace t's recipients by their expansion, deduplicated; 0 or -errno
+ * (-ELOOP, -E2BIG, -EAGAIN: aliases unavailable), logged. */
+int qw_alias_expand(struct qw_txn *t);
+/* The TEMPFAIL text for an error of qw_alias_expand. */
+const char *qw_alias_error(int rc);
+/* Log t's alias lines with its queue ID (once queued). */
+void qw_alias_log(const struct qw_txn *t);
+
 /* qwriter_commit.c */
 /* Start a group commit if none is running and commits are pending. */
 void qw_commit_kick(struct qw *qw);
@@ -246,6 +279,14 @@ void qw_segments_init(struct qw *qw);
 /* Switch to the spare segment; 0, or -EAGAIN if it is not ready. */
 int qw_segment_rotate(struct qw *qw);
 
+/* qwriter_pool.c */
+/* Open spool/pool/ (start-up). */
+void qw_pool_init(struct qw *qw);
+/* A file name in pool/ to overwrite for the next queue file into name, 1;
+ * 0 when the pool is empty (create in tmp/ instead). */
+int qw_pool_take(struct qw *qw, char name[QID_LEN + 1]);
+/* The file taken with qw_pool_take left pool/ (or its publish failed). */
+void qw_pool_release(struct qw *qw, const char name[QID_LEN + 1]);
 /* qwriter_publish.c */
 /* Write the durable transaction's queue file into incoming/. */
 void qw_publish(struct qw_txn *t);

@@ -181,6 +181,7 @@ static void grp_done(struct qw *qw)
 			qw_txn_free(t);
 			continue;
 		}
+		qw_alias_log(t);
 		log_info("%s: from=<%s>, size=%zu, nrcpt=%zu (queued)",
 		    t->name, t->msg.sender, t->msg.content_len, t->msg.nrcpt);
 		qw_txn_answer(t, IPC_QW_QUEUED, NULL);

@@ -24,6 +24,7 @@ int main(int argc, char **argv)
 	log_info("stopped: %llu messages queued in %llu group commits, %llu "
 	    "refused", (unsigned long long)qw.ncommits,
 	    (unsigned long long)qw.ngroups, (unsigned long long)qw.nfailed);
+	qw_alias_free(&qw);
 	conf_free(&conf);
 	return 0;
 }

@@ -1,4 +1,5 @@
-/* qwriter_publish: after the journal sync, each queue file is written to
+/* qwriter_publish: after the journal sync, each queue file is written over
+ * a file of spool/pool/ (qwriter_pool.c) or, when the pool is empty, to
  * spool/tmp/QID (openat, then writev hard-linked to close) and renamed into
  * spool/incoming/XX/QID, all on the ring and without an fsync: the journal
  * holds the message until a checkpoint's syncfs.  A file is renamed only
@@ -41,9 +42,14 @@ static void pub_fail(struct qw_txn *t, int err)
 		log_warn("%s: cannot publish the queue file: %s; will retry",
 		    t->name, strerror(-err));
 	/* Best effort; a leftover is removed by the retry's O_TRUNC or by
-	 * recovery. */
-	io_uring_prep_unlinkat(ev_sqe(&qw->loop, NULL), qw->tmp_fd, t->name,
-	    0);
+	 * recovery.  A pool file stays in the pool. */
+	if (t->pooled) {
+		qw_pool_release(qw, t->pool_name);
+		t->pooled = 0;
+	} else {
+		io_uring_prep_unlinkat(ev_sqe(&qw->loop, NULL), qw->tmp_fd,
+		    t->name, 0);
+	}
 	qw->pub_inflight--;
 	t->next = qw->retry_head;
 	qw->retry_head = t;
@@ -63,6 +69,8 @@ static void pub_done(struct qw_txn *t)
 
 	t->seg->unpublished--;
 	qw->pub_inflight--;
+	if (t->pooled)
+		qw_pool_release(qw, t->pool_name);
 	qw_notify_new(qw, t->name);
 	qw_txn_free(t);
 	pub_pump(qw);
@@ -77,8 +85,9 @@ static void pub_written(struct qw_txn *t)
 		return;
 	}
 	t->pub_step = QW_PUB_RENAME;
-	io_uring_prep_renameat(ev_sqe(&qw->loop, &t->pub_op), qw->tmp_fd,
-	    t->name, qw->incoming_fd, t->dest, 0);
+	io_uring_prep_renameat(ev_sqe(&qw->loop, &t->pub_op),
+	    t->pooled ? qw->pool_fd : qw->tmp_fd,
+	    t->pooled ? t->pool_name : t->name, qw->incoming_fd, t->dest, 0);
 }
 
 static void pub_on_write(struct ev_op *op, int res, unsigned flags)
@@ -129,10 +138,20 @@ static void pub_write(struct qw_txn *t, int fd)
 	io_uring_prep_close(ev_sqe(&qw->loop, &t->pub_cop), fd);
 }
 
+static void pub_start(struct qw_txn *t);
+
 static void pub_on_op(struct ev_op *op, int res, unsigned flags)
 {
 	struct qw_txn *t = container_of(op, struct qw_txn, pub_op);
 
+	if (res < 0 && t->pooled && t->pub_step == QW_PUB_OPEN) {
+		/* The pool file is gone: create one instead, at once. */
+		qw_pool_release(t->qw, t->pool_name);
+		t->pooled = 0;
+		t->qw->pub_inflight--;
+		pub_start(t);
+		return;
+	}
 	if (res < 0) {
 		pub_fail(t, res);
 		return;
@@ -150,6 +169,14 @@ static void pub_start(struct qw_txn *t)
 	t->pub_step = QW_PUB_OPEN;
 	t->pub_op.fn = pub_on_op;
 	qw->pub_inflight++;
+	if (qw_pool_take(qw, t->pool_name)) {
+		t->pooled = 1;
+		io_uring_prep_openat(ev_sqe(&qw->loop, &t->pub_op),
+		    qw->pool_fd, t->pool_name,
+		    O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0);
+		return;
+	}
+	t->pooled = 0;
 	io_uring_prep_openat(ev_sqe(&qw->loop, &t->pub_op), qw->tmp_fd,
 	    t->name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 }

@@ -123,6 +123,7 @@ static void qw_recover(struct qw *qw)
 	qw->journal_fd = open_dir(qw->spool, QUEUE_DIR_JOURNAL);
 	qw->tmp_fd = open_dir(qw->spool, QUEUE_DIR_TMP);
 	qw->incoming_fd = open_dir(qw->spool, QUEUE_DIR_INCOMING);
+	qw_pool_init(qw);
 }
 
 /* Opens, renames and fsyncs run in io-wq worker threads.  They are short
@@ -163,6 +164,7 @@ void qw_setup(struct qw *qw, const struct conf *conf)
 		fatalx("provided buffers: %s", strerror(-rc));
 	qw_segments_init(qw);
 	qw_ckpt_init(qw);
+	qw_alias_init(qw);
 	qw_job_start(qw, QW_JOB_SCAN);
 	qw_accept_start(qw);
 	ev_signal_read(&qw->loop, &qw->sig);

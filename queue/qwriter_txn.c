@@ -140,6 +140,7 @@ static void txn_envelope(struct qw_txn *t, struct txn_attrs *a)
 	struct qw_client *c = t->client;
 	int smtp = attr_is(a->origin, a->origin_len, "smtp");
 	int qmgr = attr_is(a->origin, a->origin_len, "qmgr");
+	int rc;
 
 	if ((smtp && !c->trusted) || (qmgr && !c->own)) {
 		log_warn("client uid=%u pid=%ld: claims ORIGIN %s; recorded "
@@ -172,6 +173,8 @@ static void txn_envelope(struct qw_txn *t, struct txn_attrs *a)
 		free(raw);
 		t->msg.rcpts[i].addr = ok;
 	}
+	if (t->err == 0 && (rc = qw_alias_expand(t)) < 0)
+		txn_set_err(t, IPC_QW_TEMPFAIL, qw_alias_error(rc));
 	if (a->size > t->qw->content_limit)
 		txn_set_err(t, IPC_QW_REJECT, QW_TEXT_SIZE);
 	else if (a->size > 0)	/* one allocation for the usual message */
@@ -201,6 +204,7 @@ struct qw_txn *qw_txn_begin(struct qw_client *c, uint64_t id,
 	t->pub_fd = -1;
 	buf_init(&t->content, 0);
 	buf_init(&t->head, 0);
+	buf_init(&t->aliaslog, 0);
 	*why = NULL;
 	ipc_iter_init(&it, &m);
 	while (*why == NULL && (rc = ipc_next(&it, &tag, &v, &n)) == 1)
@@ -300,5 +304,6 @@ void qw_txn_free(struct qw_txn *t)
 	queue_msg_free(&t->msg);
 	buf_free(&t->content);
 	buf_free(&t->head);
+	buf_free(&t->aliaslog);
 	free(t);
 }
