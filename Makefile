@@ -26,7 +26,7 @@ endif
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 $(WARN) $(SANFLAGS) -D_GNU_SOURCE -I. -MMD -MP
 LDFLAGS += $(SANFLAGS)
-LDLIBS  := -luring
+LDLIBS  := -luring -lcrypt
 
 # Keep test objects (pattern-rule intermediates) between runs.
 .SECONDARY:
@@ -38,6 +38,7 @@ include lib/module.mk
 include queue/module.mk
 include smtpd/module.mk
 include deliver/module.mk
+include pop3d/module.mk
 include master/module.mk
 include bench/module.mk
 include tests/module.mk

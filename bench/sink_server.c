@@ -5,7 +5,7 @@
 #include "bench/sink_server.h"
 #include "bench/sink_session.h"
 #include "bench/sink_store.h"
-#include "smtpd/smtpd_io.h"
+#include "lib/netio.h"
 #include "smtpd/smtpd_proto.h"
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -35,7 +35,7 @@ struct sink_listener {
 };
 
 struct sink_conn {
-	struct smtpd_io io;
+	struct netio io;
 	struct sink_session s;
 	struct sink_server *sv;
 	struct ev_op timer_op;
@@ -52,7 +52,7 @@ struct sink_server {
 	const struct sink_opts *o;
 	struct ev_loop loop;
 	struct ev_bufring br;
-	struct smtpd_iosys ios;
+	struct netio_sys ios;
 	struct sink_env env;
 	struct sink_stats stats;
 	struct sink_fault fault;
@@ -86,7 +86,7 @@ static void conn_free(struct sink_conn *c)
 	free(c);
 }
 
-static void io_input(struct smtpd_io *io, const char *p, size_t n)
+static void io_input(struct netio *io, const char *p, size_t n)
 {
 	struct sink_conn *c = container_of(io, struct sink_conn, io);
 
@@ -94,13 +94,13 @@ static void io_input(struct smtpd_io *io, const char *p, size_t n)
 	sink_session_input(&c->s, p, n);
 }
 
-static void io_eof(struct smtpd_io *io, int err)
+static void io_eof(struct netio *io, int err)
 {
 	(void)err;
 	sink_session_eof(&container_of(io, struct sink_conn, io)->s);
 }
 
-static void io_done(struct smtpd_io *io)
+static void io_done(struct netio *io)
 {
 	struct sink_conn *c = container_of(io, struct sink_conn, io);
 
@@ -109,23 +109,23 @@ static void io_done(struct smtpd_io *io)
 		conn_free(c);
 }
 
-static const struct smtpd_io_cb sink_io_cb = {
+static const struct netio_cb sink_io_cb = {
 	.input = io_input, .eof = io_eof, .done = io_done,
 };
 
 static void s_write(void *ctx, const char *p, size_t n)
 {
-	smtpd_io_write(&((struct sink_conn *)ctx)->io, p, n);
+	netio_write(&((struct sink_conn *)ctx)->io, p, n);
 }
 
 static void s_close(void *ctx)
 {
-	smtpd_io_close(&((struct sink_conn *)ctx)->io);
+	netio_close(&((struct sink_conn *)ctx)->io);
 }
 
 static void s_drop(void *ctx)
 {
-	smtpd_io_abort(&((struct sink_conn *)ctx)->io);
+	netio_abort(&((struct sink_conn *)ctx)->io);
 }
 
 /* The delayed or stored reply is due: send it and let the session go on. */
@@ -136,8 +136,8 @@ static void reply_now(struct sink_conn *c)
 		conn_free(c);
 		return;
 	}
-	smtpd_io_write(&c->io, c->reply, c->replylen);
-	smtpd_io_pause(&c->io, SMTPD_IO_PAUSE_PROTO, 0);
+	netio_write(&c->io, c->reply, c->replylen);
+	netio_pause(&c->io, NETIO_PAUSE_PROTO, 0);
 	sink_session_resume(&c->s);
 }
 
@@ -181,7 +181,7 @@ static int s_finish(void *ctx, const char *reply, size_t n, struct buf *msg)
 	memcpy(c->reply, reply, n);
 	c->replylen = n;
 	if (msg != NULL || sv->o->delay_ms > 0)	/* no input meanwhile */
-		smtpd_io_pause(&c->io, SMTPD_IO_PAUSE_PROTO, 1);
+		netio_pause(&c->io, NETIO_PAUSE_PROTO, 1);
 	if (msg != NULL) {
 		c->busy = 1;
 		sink_store_start(&c->store, &sv->loop, sv->o->store_dir,
@@ -189,7 +189,7 @@ static int s_finish(void *ctx, const char *reply, size_t n, struct buf *msg)
 		return 0;
 	}
 	if (sv->o->delay_ms == 0) {
-		smtpd_io_write(&c->io, reply, n);
+		netio_write(&c->io, reply, n);
 		return 1;
 	}
 	c->busy = 1;
@@ -215,7 +215,7 @@ static void conn_new(struct sink_server *sv, int fd)
 		c->next->prev = c;
 	sv->conns = c;
 	sink_session_init(&c->s, &sv->env, &sink_ops, c);
-	smtpd_io_start(&c->io, &sv->ios, fd, &sink_io_cb);
+	netio_start(&c->io, &sv->ios, fd, &sink_io_cb);
 	sink_session_start(&c->s);
 }
 
@@ -253,8 +253,8 @@ static void on_tick(struct ev_op *op, int res, unsigned flags)
 			continue;
 		c->timed_out = 1;
 		sv->stats.timeouts++;
-		smtpd_io_write(&c->io, msg, sizeof(msg) - 1);
-		smtpd_io_close(&c->io);
+		netio_write(&c->io, msg, sizeof(msg) - 1);
+		netio_close(&c->io);
 	}
 	ev_timeout(&sv->loop, &sv->tick_op, &sv->tick_ts, SINK_TICK_MS);
 }
@@ -294,7 +294,7 @@ static void before_sleep(struct ev_loop *loop, void *arg)
 		sv->seen = sv->stats.messages;
 		sv->last = now_s();
 	}
-	smtpd_io_flush_all(&sv->ios);
+	netio_flush_all(&sv->ios);
 }
 
 /* SIGTERM and SIGINT come from ev; add SIGUSR1 to the same signalfd. */

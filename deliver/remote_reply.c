@@ -16,16 +16,6 @@ void remote_reply_init(struct remote_rparse *rp)
 	memset(&rp->r, 0, sizeof(rp->r));
 }
 
-void remote_text_append(char *text, size_t *len, const char *p, size_t n)
-{
-	for (size_t i = 0; i < n && *len < REMOTE_TEXT_MAX; i++) {
-		unsigned char ch = (unsigned char)p[i];
-
-		text[(*len)++] = (ch < 0x20 || ch >= 0x7f) ? '?' : (char)ch;
-	}
-	text[*len] = '\0';
-}
-
 static int is_digit(char c)
 {
 	return c >= '0' && c <= '9';
@@ -98,8 +88,8 @@ static int take_line(struct remote_rparse *rp, const char *s, size_t n)
 	if (++r->nlines > REMOTE_REPLY_LINES_MAX)
 		return bad(rp, "too many reply lines");
 	if (n > 4) {
-		remote_text_append(r->text, &r->textlen, " ", 1);
-		remote_text_append(r->text, &r->textlen, s + 4, n - 4);
+		agent_text_append(r->text, &r->textlen, " ", 1);
+		agent_text_append(r->text, &r->textlen, s + 4, n - 4);
 	}
 	if (rp->line_fn != NULL)
 		rp->line_fn(rp->line_arg, s + (n > 4 ? 4 : n), n > 4 ? n - 4 : 0,

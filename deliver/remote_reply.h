@@ -8,10 +8,12 @@
 #define DELIVER_REMOTE_REPLY_H
 #include <stddef.h>
 
+#include "deliver/agent.h"
+
 #define REMOTE_REPLY_LINE_MAX 2048	/* bytes of one line, CRLF included */
 #define REMOTE_REPLY_LINES_MAX 200	/* lines of one reply */
-#define REMOTE_TEXT_MAX 1000		/* bytes of the kept text */
-#define REMOTE_DSN_MAX 16		/* "X.YYY.ZZZ" and NUL, with room */
+#define REMOTE_TEXT_MAX AGENT_TEXT_MAX	/* bytes of the kept text */
+#define REMOTE_DSN_MAX AGENT_DSN_MAX	/* "X.YYY.ZZZ" and NUL, with room */
 
 struct remote_reply {
 	int code;			/* 200..559 */
@@ -47,7 +49,4 @@ int remote_reply_feed(struct remote_rparse *rp, const char *p, size_t n,
  * whose class digit is cls, into out; 1 if found, else 0 and out "". */
 int remote_reply_dsn(const char *text, size_t n, int cls,
     char out[REMOTE_DSN_MAX]);
-/* Append p[0..n) to text (of capacity REMOTE_TEXT_MAX) printable: control
- * and non-ASCII bytes become '?', runs cut at the capacity. */
-void remote_text_append(char *text, size_t *len, const char *p, size_t n);
 #endif

@@ -7,7 +7,6 @@
  * the process exits once the answers are out (REMOTE_STOP_HARD_MS at
  * most). */
 #include "deliver/remote_run.h"
-#include "deliver/remote_agent.h"
 #include "deliver/remote_dest.h"
 #include "deliver/remote_session.h"
 #include "deliver/remote_tls.h"
@@ -20,20 +19,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
 #define REMOTE_RING_ENTRIES 4096
 #define REMOTE_BUFS 2048		/* provided receive buffers ... */
 #define REMOTE_BUF_SIZE 4096		/* ... of this size */
 #define REMOTE_DNS_TIMEOUT_MS 5000
-
-uint64_t remote_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static unsigned ms(unsigned secs)
 {
@@ -52,58 +42,17 @@ void remote_run_timeouts(const struct conf *c, struct remote_timeouts *t)
 	t->quit = t->command < 10000 ? t->command : 10000;
 }
 
-static void job_link(struct remote *rm, struct remote_job *j)
-{
-	j->linked = 1;
-	j->prev = NULL;
-	j->next = rm->jobs;
-	if (rm->jobs != NULL)
-		rm->jobs->prev = j;
-	rm->jobs = j;
-	rm->njobs++;
-}
-
-static void job_unlink(struct remote *rm, struct remote_job *j)
-{
-	if (j->prev != NULL)
-		j->prev->next = j->next;
-	else
-		rm->jobs = j->next;
-	if (j->next != NULL)
-		j->next->prev = j->prev;
-	j->next = j->prev = NULL;
-	j->linked = 0;
-	rm->njobs--;
-}
-
 void remote_run_job_done(struct remote *rm, struct remote_job *j)
 {
-	job_unlink(rm, j);
-	if (rm->agent.up)
-		remote_job_encode(j, &rm->agent.out);
-	remote_job_free(j);
-	free(j);
+	agent_link_job_done(&rm->link, &j->a);
 }
 
 void remote_run_dispatch(struct remote *rm, struct remote_job *j)
 {
 	struct remote_dest *d;
 	struct remote_session *s;
-	char text[REMOTE_TEXT_MAX + 1];
 
-	if (!j->linked)
-		job_link(rm, j);
-	if (j->bad != NULL) {
-		log_warn("%s: malformed job %llu from the queue manager: %s",
-		    j->qid[0] ? j->qid : "-", (unsigned long long)j->id, j->bad);
-		snprintf(text, sizeof(text), "malformed delivery job: %s",
-		    j->bad);
-		remote_job_set_rest(j, REMOTE_DEFERRED, REMOTE_DSN_AGENT, "none",
-		    text);
-		remote_run_job_done(rm, j);
-		return;
-	}
-	d = remote_dest_get(rm, j->nexthop);
+	d = remote_dest_get(rm, j->a.nexthop);
 	if (!j->fresh && (s = remote_dest_take_idle(d)) != NULL) {
 		remote_session_reuse(s, j);
 		return;
@@ -111,32 +60,29 @@ void remote_run_dispatch(struct remote *rm, struct remote_job *j)
 	remote_session_start(rm, d, j);
 }
 
-void remote_run_abort_jobs(struct remote *rm)
+static void on_job(struct agent_link *l, struct agent_job *j)
 {
-	while (rm->jobs != NULL) {
-		struct remote_job *j = rm->jobs;
-
-		if (j->session != NULL)
-			remote_session_abort(j->session);
-		job_unlink(rm, j);
-		remote_job_free(j);
-		free(j);
-	}
+	remote_run_dispatch(container_of(l, struct remote, link),
+	    container_of(j, struct remote_job, a));
 }
 
-/* Stopping and out of patience: answer what is left deferred. */
-static void stop_jobs(struct remote *rm)
+static void on_abort(struct agent_link *l, struct agent_job *aj)
 {
-	while (rm->jobs != NULL) {
-		struct remote_job *j = rm->jobs;
+	struct remote_job *j = container_of(aj, struct remote_job, a);
 
-		if (j->session != NULL)
-			remote_session_abort(j->session);
-		remote_job_set_rest(j, REMOTE_DEFERRED, REMOTE_DSN_AGENT, "none",
-		    "delivery agent stopped");
-		remote_run_job_done(rm, j);
-	}
+	(void)l;
+	if (j->session != NULL)
+		remote_session_abort(j->session);
 }
+
+static const struct agent_ops remote_agent_ops = {
+	.kind = "remote",
+	.job_size = sizeof(struct remote_job),
+	.rcpt_max = AGENT_JOB_RCPT_MAX,
+	.hop = remote_job_hop,
+	.dispatch = on_job,
+	.abort = on_abort,
+};
 
 static void quit_idle(struct remote *rm)
 {
@@ -153,11 +99,12 @@ static void stop_tick(struct remote *rm, uint64_t now)
 {
 	if (!rm->stop_jobs_aborted && now >= rm->stop_at + REMOTE_STOP_GRACE_MS) {
 		rm->stop_jobs_aborted = 1;
-		stop_jobs(rm);
+		agent_link_stop_jobs(&rm->link, "delivery agent stopped");
 	}
 	quit_idle(rm);
-	if ((rm->njobs == 0 && rm->nsessions == 0 &&
-	    remote_agent_drained(rm)) || now >= rm->stop_at + REMOTE_STOP_HARD_MS)
+	if ((rm->link.njobs == 0 && rm->nsessions == 0 &&
+	    agent_link_drained(&rm->link)) ||
+	    now >= rm->stop_at + REMOTE_STOP_HARD_MS)
 		ev_stop(&rm->loop);
 }
 
@@ -169,7 +116,7 @@ static void arm_tick(struct remote *rm)
 static void on_tick(struct ev_op *op, int res, unsigned flags)
 {
 	struct remote *rm = container_of(op, struct remote, tick_op);
-	uint64_t now = remote_now_ms();
+	uint64_t now = agent_now_ms();
 	struct remote_session *s, *next;
 
 	(void)res;
@@ -178,7 +125,7 @@ static void on_tick(struct ev_op *op, int res, unsigned flags)
 		next = s->next;
 		remote_session_tick(s, now);
 	}
-	remote_agent_tick(rm, now);
+	agent_link_tick(&rm->link, now);
 	if (rm->stopping)
 		stop_tick(rm, now);
 	arm_tick(rm);
@@ -192,8 +139,8 @@ static void on_signal(struct ev_op *op, int res, unsigned flags)
 	if (res == (int)sizeof(rm->sig.si) && !rm->stopping) {
 		log_info("stopping (signal %u)", rm->sig.si.ssi_signo);
 		rm->stopping = 1;
-		rm->stop_at = remote_now_ms();
-		remote_agent_stop_reading(rm);
+		rm->stop_at = agent_now_ms();
+		agent_link_stop_reading(&rm->link);
 		quit_idle(rm);
 	}
 	ev_signal_read(&rm->loop, &rm->sig);
@@ -205,7 +152,7 @@ static void before_sleep(struct ev_loop *loop, void *arg)
 
 	(void)loop;
 	remote_conn_flush_all(rm);
-	remote_agent_flush(rm);
+	agent_link_flush(&rm->link);
 }
 
 /* Jobs at once: enough descriptors for each job's queue file, its
@@ -262,7 +209,8 @@ static void setup(struct remote *rm, const struct conf *conf)
 	if (rm->tls_ctx == NULL)
 		log_warn("no TLS client context: STARTTLS is off");
 	remote_dest_init(rm);
-	remote_agent_init(rm);
+	agent_link_init(&rm->link, &remote_agent_ops, &rm->loop,
+	    conf->state_dir, rm->slots);
 	buf_init(&rm->scratch, 0);
 	buf_init(&rm->plain, 0);
 	if ((rc = ev_signal_open(&rm->sig, on_signal)) < 0)
@@ -277,11 +225,11 @@ static void setup(struct remote *rm, const struct conf *conf)
 /* Free everything (sanitizer builds check for leaks at exit). */
 static void teardown(struct remote *rm)
 {
-	remote_run_abort_jobs(rm);	/* unanswered: qmgr defers them */
+	agent_link_abort_jobs(&rm->link);	/* unanswered: qmgr defers */
 	dns_close(rm->dns);	/* sessions still resolving end */
 	ev_exit(&rm->loop);	/* no completion can come any more */
 	remote_session_free_all(rm);
-	remote_agent_exit(rm);
+	agent_link_exit(&rm->link);
 	remote_dest_exit(rm);
 	remote_tls_ctx_free(rm->tls_ctx);
 	buf_free(&rm->scratch);
@@ -296,7 +244,7 @@ int remote_run(const struct conf *conf)
 
 	setup(&rm, conf);
 	log_info("started: %u slots, helo %s", rm.slots, rm.helo);
-	remote_agent_tick(&rm, remote_now_ms());
+	agent_link_tick(&rm.link, agent_now_ms());
 	rc = ev_run(&rm.loop);
 	if (rc < 0)
 		log_warn("event loop: %s", strerror(-rc));

@@ -9,13 +9,11 @@
 
 /* Run the agent until SIGTERM; returns the exit status. */
 int remote_run(const struct conf *conf);
-/* A job just received (j->bad set: answer it deferred at once). */
+/* A valid job: to a cached connection of its destination or a new one. */
 void remote_run_dispatch(struct remote *rm, struct remote_job *j);
 /* Every recipient of j has its result (or gets "deferred"): answer the
  * queue manager, free j. */
 void remote_run_job_done(struct remote *rm, struct remote_job *j);
-/* The queue manager link broke: drop every job without answering. */
-void remote_run_abort_jobs(struct remote *rm);
 /* The timeouts of the SMTP client for conf (RFC 5321 values unless the
  * smtp_*timeout keys shorten them). */
 void remote_run_timeouts(const struct conf *conf, struct remote_timeouts *t);

@@ -30,12 +30,12 @@ static void fail_target(struct remote_session *s, const char *fmt, ...)
 
 static const char *qid_of(const struct remote_session *s)
 {
-	return s->job != NULL ? s->job->qid : "-";
+	return s->job != NULL ? s->job->a.qid : "-";
 }
 
 void remote_session_set_deadline(struct remote_session *s, unsigned ms)
 {
-	s->deadline = remote_now_ms() + (ms ? ms : 1);
+	s->deadline = agent_now_ms() + (ms ? ms : 1);
 }
 
 void remote_session_write(struct remote_session *s, const char *fmt, ...)
@@ -157,7 +157,7 @@ void remote_session_lost(struct remote_session *s, const char *dsn,
 		/* A cached connection the server had dropped: once more on a
 		 * fresh one, transparently. */
 		log_debug("%s: cached connection to %s failed (%s); retrying "
-		    "on a new connection", j->qid, s->relay, text);
+		    "on a new connection", j->a.qid, s->relay, text);
 		remote_txn_free(s);
 		s->job = NULL;
 		j->session = NULL;
@@ -168,7 +168,7 @@ void remote_session_lost(struct remote_session *s, const char *dsn,
 		return;
 	}
 	if (j != NULL)
-		remote_job_set_rest(j, REMOTE_DEFERRED, dsn, s->relay, text);
+		agent_job_set_rest(&j->a, AGENT_DEFERRED, dsn, s->relay, text);
 	remote_session_job_done(s);
 	remote_session_close(s, RA_FREE);
 }
@@ -482,7 +482,7 @@ static void fail_target(struct remote_session *s, const char *fmt, ...)
 	vsnprintf(s->last_err, sizeof(s->last_err), fmt, ap);
 	va_end(ap);
 	if (s->job != NULL)
-		log_info("%s: %s", s->job->qid, s->last_err);
+		log_info("%s: %s", s->job->a.qid, s->last_err);
 	if (s->conn_open)
 		remote_session_close(s, RA_NEXT_TARGET);
 	else {
@@ -535,10 +535,10 @@ static void try_target(struct remote_session *s)
 		}
 		snprintf(s->last_err, sizeof(s->last_err), "connect to %s: %s",
 		    s->relay, strerror(-rc));
-		log_info("%s: %s", j->qid, s->last_err);
+		log_info("%s: %s", j->a.qid, s->last_err);
 		s->tix++;
 	}
-	remote_job_set_rest(j, REMOTE_DEFERRED, REMOTE_DSN_CONNECT, "none",
+	agent_job_set_rest(&j->a, AGENT_DEFERRED, REMOTE_DSN_CONNECT, "none",
 	    s->last_err[0] ? s->last_err : "no address to connect to");
 	remote_session_job_done(s);
 	session_free(s);
@@ -550,14 +550,14 @@ static void dns_failed(struct remote_session *s, const struct dns_result *r)
 	const char *text = r->text[0] ? r->text : "Host or domain name not found";
 
 	if (r->status == DNS_NULLMX)
-		remote_job_set_rest(j, REMOTE_BOUNCED, REMOTE_DSN_NULLMX, "none",
-		    r->text[0] ? r->text :
+		agent_job_set_rest(&j->a, AGENT_BOUNCED, REMOTE_DSN_NULLMX,
+		    "none", r->text[0] ? r->text :
 		    "Domain does not accept mail (null MX)");
 	else if (r->status == DNS_NOTFOUND && j->hop.kind == REMOTE_HOP_MX)
-		remote_job_set_rest(j, REMOTE_BOUNCED, REMOTE_DSN_NOTFOUND,
+		agent_job_set_rest(&j->a, AGENT_BOUNCED, REMOTE_DSN_NOTFOUND,
 		    "none", text);
 	else
-		remote_job_set_rest(j, REMOTE_DEFERRED, REMOTE_DSN_DNS_TEMP,
+		agent_job_set_rest(&j->a, AGENT_DEFERRED, REMOTE_DSN_DNS_TEMP,
 		    "none", text);
 	remote_session_job_done(s);
 }

@@ -66,7 +66,7 @@ void remote_txn_free(struct remote_session *s)
 static void send_step(struct remote_session *s, size_t k)
 {
 	const struct remote_job *j = s->job;
-	const struct queue_msg *m = &j->msg;
+	const struct queue_msg *m = &j->a.msg;
 	size_t ri = 0;
 	char size[32] = "";
 
@@ -85,7 +85,8 @@ static void send_step(struct remote_session *s, size_t k)
 		    " SMTPUTF8" : "");
 		break;
 	case ST_RCPT:
-		remote_session_write(s, "RCPT TO:<%s>\r\n", j->rcpts[ri].addr);
+		remote_session_write(s, "RCPT TO:<%s>\r\n",
+		    j->a.rcpts[ri].addr);
 		break;
 	case ST_DATA:
 		remote_session_write(s, "DATA\r\n");
@@ -109,7 +110,7 @@ static void apply(struct remote_session *s, size_t i,
 	char dsn[REMOTE_DSN_MAX];
 
 	remote_dsn_of(r, dsn);
-	remote_job_set(s->job, i, remote_class_of(r->code), dsn, s->relay,
+	agent_job_set(&s->job->a, i, remote_class_of(r->code), dsn, s->relay,
 	    r->text);
 }
 
@@ -121,7 +122,7 @@ static void apply_all(struct remote_session *s, const struct remote_reply *r,
 	for (size_t k = 0; k < s->ntxn; k++) {
 		size_t i = s->txn[k];
 
-		if (!accepted_only || s->job->rcpts[i].accepted)
+		if (!accepted_only || s->job->a.rcpts[i].accepted)
 			apply(s, i, r);
 	}
 }
@@ -141,30 +142,30 @@ static int local_checks(struct remote_session *s)
 	char text[REMOTE_TEXT_MAX + 1];
 
 	if ((s->ehlo.ext & REMOTE_EXT_SIZE) && s->ehlo.size > 0 &&
-	    j->msg.content_len > s->ehlo.size) {
+	    j->a.msg.content_len > s->ehlo.size) {
 		snprintf(text, sizeof(text), "message size %zu exceeds size "
-		    "limit %llu of server %s", j->msg.content_len,
+		    "limit %llu of server %s", j->a.msg.content_len,
 		    (unsigned long long)s->ehlo.size, s->relay);
-		remote_job_set_rest(j, REMOTE_BOUNCED, REMOTE_DSN_TOOBIG,
+		agent_job_set_rest(&j->a, AGENT_BOUNCED, REMOTE_DSN_TOOBIG,
 		    s->relay, text);
 		return 1;
 	}
 	if (!(s->ehlo.ext & REMOTE_EXT_SMTPUTF8) && remote_job_needs_utf8(j)) {
 		snprintf(text, sizeof(text), "SMTPUTF8 is required, but was "
 		    "not offered by host %s", s->relay);
-		remote_job_set_rest(j, REMOTE_BOUNCED, REMOTE_DSN_UTF8,
+		agent_job_set_rest(&j->a, AGENT_BOUNCED, REMOTE_DSN_UTF8,
 		    s->relay, text);
 		return 1;
 	}
-	if (!addr_ok(j->msg.sender)) {
-		remote_job_set_rest(j, REMOTE_BOUNCED, "5.1.7", "none",
+	if (!addr_ok(j->a.msg.sender)) {
+		agent_job_set_rest(&j->a, AGENT_BOUNCED, "5.1.7", "none",
 		    "invalid sender address syntax");
 		return 1;
 	}
-	if (strcmp(j->msg.body, "7BIT") != 0 &&
+	if (strcmp(j->a.msg.body, "7BIT") != 0 &&
 	    !(s->ehlo.ext & REMOTE_EXT_8BITMIME))
 		log_info("%s: host %s does not offer 8BITMIME; sending the "
-		    "%s body as it is", j->qid, s->relay, j->msg.body);
+		    "%s body as it is", j->a.qid, s->relay, j->a.msg.body);
 	return 0;
 }
 
@@ -177,13 +178,13 @@ void remote_txn_start(struct remote_session *s)
 		return;
 	}
 	remote_txn_free(s);
-	s->txn = xreallocarray(NULL, j->nrcpt, sizeof(*s->txn));
-	for (size_t i = 0; i < j->nrcpt; i++) {
-		j->rcpts[i].accepted = 0;
-		if (j->rcpts[i].done)
+	s->txn = xreallocarray(NULL, j->a.nrcpt, sizeof(*s->txn));
+	for (size_t i = 0; i < j->a.nrcpt; i++) {
+		j->a.rcpts[i].accepted = 0;
+		if (j->a.rcpts[i].done)
 			continue;
-		if (!addr_ok(j->rcpts[i].addr)) {
-			remote_job_set(j, i, REMOTE_BOUNCED, "5.1.3", "none",
+		if (!addr_ok(j->a.rcpts[i].addr)) {
+			agent_job_set(&j->a, i, AGENT_BOUNCED, "5.1.3", "none",
 			    "invalid recipient address syntax");
 			continue;
 		}
@@ -209,7 +210,7 @@ void remote_txn_start(struct remote_session *s)
 
 static void fill(struct remote_session *s)
 {
-	const struct queue_msg *m = &s->job->msg;
+	const struct queue_msg *m = &s->job->a.msg;
 	struct buf *b = &s->rm->scratch;
 
 	while (remote_conn_pending(&s->conn) < REMOTE_CONN_HIGH &&
@@ -265,7 +266,7 @@ static void reply_rcpt(struct remote_session *s, size_t ri,
 	if (!s->mail_ok)
 		return;		/* MAIL failed: its reply is the result */
 	if (r->code / 100 == 2) {
-		s->job->rcpts[ri].accepted = 1;
+		s->job->a.rcpts[ri].accepted = 1;
 		s->accepted++;
 	} else {
 		apply(s, ri, r);

@@ -165,6 +165,30 @@ void ev_fsync(struct ev_loop *loop, struct ev_op *op, int fd, int datasync)
 	    datasync ? IORING_FSYNC_DATASYNC : 0);
 }
 
+void ev_openat(struct ev_loop *loop, struct ev_op *op, int dirfd,
+    const char *path, int flags, unsigned mode)
+{
+	io_uring_prep_openat(ev_sqe(loop, op), dirfd, path, flags, mode);
+}
+
+void ev_close(struct ev_loop *loop, struct ev_op *op, int fd)
+{
+	io_uring_prep_close(ev_sqe(loop, op), fd);
+}
+
+void ev_renameat(struct ev_loop *loop, struct ev_op *op, int olddirfd,
+    const char *oldpath, int newdirfd, const char *newpath, unsigned flags)
+{
+	io_uring_prep_renameat(ev_sqe(loop, op), olddirfd, oldpath, newdirfd,
+	    newpath, flags);
+}
+
+void ev_unlinkat(struct ev_loop *loop, struct ev_op *op, int dirfd,
+    const char *path, int flags)
+{
+	io_uring_prep_unlinkat(ev_sqe(loop, op), dirfd, path, flags);
+}
+
 void ev_timeout(struct ev_loop *loop, struct ev_op *op,
     struct __kernel_timespec *ts, unsigned ms)
 {

@@ -80,6 +80,17 @@ void ev_write(struct ev_loop *loop, struct ev_op *op, int fd, const void *buf,
     size_t len, long long off);
 /* fdatasync (datasync=1) or fsync. */
 void ev_fsync(struct ev_loop *loop, struct ev_op *op, int fd, int datasync);
+/* openat(2): res is the new fd or -errno; path must live until submit. */
+void ev_openat(struct ev_loop *loop, struct ev_op *op, int dirfd,
+    const char *path, int flags, unsigned mode);
+/* close(2) of fd (a file: the ring's close does not cancel its I/O). */
+void ev_close(struct ev_loop *loop, struct ev_op *op, int fd);
+/* renameat2(2) with flags (e.g. RENAME_NOREPLACE); paths live until submit. */
+void ev_renameat(struct ev_loop *loop, struct ev_op *op, int olddirfd,
+    const char *oldpath, int newdirfd, const char *newpath, unsigned flags);
+/* unlinkat(2); path must live until submit. */
+void ev_unlinkat(struct ev_loop *loop, struct ev_op *op, int dirfd,
+    const char *path, int flags);
 /* One-shot relative timer of ms milliseconds; ts must live until it fires. */
 void ev_timeout(struct ev_loop *loop, struct ev_op *op,
     struct __kernel_timespec *ts, unsigned ms);

@@ -11,6 +11,7 @@
 
 /* Roles in MTA_FDS. */
 #define MTA_FD_ROLE_SMTP "smtp"		/* TCP listener, relay/MX port */
+#define MTA_FD_ROLE_POP3 "pop3"		/* TCP listener, pop3_listen */
 #define MTA_FD_ROLE_QWRITER "qwriter"	/* listening Unix socket of the writer */
 #define MTA_FD_ROLE_AGENT "agent"	/* qmgr: delivery agents' socket */
 #define MTA_FD_ROLE_QMGRCTL "qmgrctl"	/* qmgr: mtactl's socket */

@@ -10,6 +10,13 @@
 #include <stddef.h>
 
 #define USERS_HASH_MAX 256	/* bytes of a crypt hash, NUL included */
+#define USERS_ADDRESS_MAX 320	/* bytes of "local@domain" (64 + 1 + 255) */
+#define USERS_PASSWORD_MAX 511	/* bytes of a password (libcrypt's limit:
+				 * CRYPT_MAX_PASSPHRASE_SIZE with its NUL) */
+#define USERS_LINE_MAX 1024	/* bytes of a line, newline included */
+#define USERS_FILE_MAX (128u << 20)	/* bytes of users_file */
+#define USERS_MAX 1000000	/* accounts in users_file */
+#define USERS_REFRESH_MS 1000	/* users_refresh stats at most this often */
 
 struct users;			/* a loaded snapshot (opaque) */
 
@@ -31,9 +38,21 @@ int users_exists(const struct users *u, const char *address);
  * event loops call it off the loop (a helper thread). */
 int users_check_password(const struct users *u, const char *address,
     const char *password);
+/* The hash of address (any case), or NULL: copy it on the event loop and
+ * hand the copy to users_check_hash on the helper thread, so a refresh
+ * may free the snapshot meanwhile. */
+const char *users_hash_of(const struct users *u, const char *address);
+/* 1 if password matches hash ($y$ yescrypt or $6$ SHA-512-crypt), else
+ * 0; hash NULL (unknown user) runs the same crypt on a dummy hash. */
+int users_check_hash(const char *hash, const char *password);
 /* Number of accounts, and the i-th address in file order (users list). */
 size_t users_count(const struct users *u);
 const char *users_address(const struct users *u, size_t i);
+
+/* Parse text[0..len) as if read from the file "name" (unit tests, the
+ * fuzz target): 0 or -EBADMSG/-EFBIG with "name:line: message" in err. */
+int users_parse(struct users **out, const char *name, const char *text,
+    size_t len, char *err, size_t errlen);
 
 /* --- writing (mtactl) --- */
 /* A new yescrypt hash of password (crypt_gensalt "$y$"), into out. */

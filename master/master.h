@@ -29,6 +29,8 @@
 #define MASTER_PROG_QWRITER "mta-qwriter"
 #define MASTER_PROG_QMGR "mta-qmgr"
 #define MASTER_PROG_REMOTE "mta-remote"
+#define MASTER_PROG_LOCAL "mta-local"
+#define MASTER_PROG_POP3D "mta-pop3d"
 
 /* ---- master_conf.c: configuration, paths, what a reload changes ---- */
 
@@ -80,10 +82,10 @@ int master_privsep_check(const struct master_user *u, const char *prog,
 /* ---- master_statedir.c: the state directory tree ---- */
 
 /* Create state_dir and its subdirectories with the documented owners and
- * modes; spool/ goes to queue (NULL: the current user).  0, or -1 with
- * the failing path in err. */
+ * modes; spool/ goes to queue and mail/ to local (NULL: the current
+ * user).  0, or -1 with the failing path in err. */
 int master_statedir_setup(const char *state_dir, const struct master_user *queue,
-    char *err, size_t errlen);
+    const struct master_user *local, char *err, size_t errlen);
 
 /* ---- master_pidfile.c: one master per state_dir ---- */
 
@@ -206,7 +208,9 @@ enum master_kind {
 	MASTER_QWRITER,
 	MASTER_QMGR,
 	MASTER_REMOTE,
+	MASTER_LOCAL,
 	MASTER_SMTPD,
+	MASTER_POP3D,		/* only when pop3_listen is not empty */
 	MASTER_NKINDS
 };
 
@@ -249,6 +253,7 @@ struct master {
 	char qwriter_sock[4096], agent_sock[4096], qmgr_sock[4096];
 	struct master_users users;
 	struct master_listeners smtp;
+	struct master_listeners pop3;	/* pop3_listen */
 	int qwriter_fd, agent_fd, qmgrctl_fd, pid_fd, sig_fd;
 	unsigned gen;
 	int stopping;			/* enum master_stop */

@@ -17,7 +17,9 @@ static const struct master_kind_row {
 	[MASTER_QWRITER] = { MASTER_PROG_QWRITER, NULL },
 	[MASTER_QMGR] = { MASTER_PROG_QMGR, MTA_QWRITER_SOCK },
 	[MASTER_REMOTE] = { MASTER_PROG_REMOTE, MTA_AGENT_SOCK },
+	[MASTER_LOCAL] = { MASTER_PROG_LOCAL, MTA_AGENT_SOCK },
 	[MASTER_SMTPD] = { MASTER_PROG_SMTPD, MTA_QWRITER_SOCK },
+	[MASTER_POP3D] = { MASTER_PROG_POP3D, NULL },
 };
 
 const char *master_kind_name(enum master_kind kind)
@@ -39,6 +41,10 @@ const struct master_user *master_kind_user(const struct master_users *u,
 		return &u->queue;	/* both own the spool */
 	case MASTER_REMOTE:
 		return &u->remote;
+	case MASTER_LOCAL:
+		return &u->local;
+	case MASTER_POP3D:
+		return &u->local;	/* the mailboxes are the local user's */
 	case MASTER_SMTPD:
 	case MASTER_NKINDS:
 		break;
@@ -68,6 +74,13 @@ size_t master_kind_fds(const struct master *m, enum master_kind kind,
 			roles[n++] = MTA_FD_ROLE_SMTP;
 		}
 		break;
+	case MASTER_POP3D:
+		for (i = 0; i < m->pop3.n && n < MASTER_FDS_MAX; i++) {
+			fds[n] = m->pop3.v[i].fd;
+			roles[n++] = MTA_FD_ROLE_POP3;
+		}
+		break;
+	case MASTER_LOCAL:
 	case MASTER_REMOTE:
 	case MASTER_NKINDS:
 		break;

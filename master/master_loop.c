@@ -56,7 +56,8 @@ static int master_drain_step(struct master *m)
 {
 	if (m->stopping == MASTER_STOP_FRONT &&
 	    master_child_count(m, MASTER_SMTPD) == 0 &&
-	    master_child_count(m, MASTER_REMOTE) == 0) {
+	    master_child_count(m, MASTER_REMOTE) == 0 &&
+	    master_child_count(m, MASTER_LOCAL) == 0) {
 		m->stopping = MASTER_STOP_QMGR;
 		log_info("smtpd workers and delivery agents stopped; stopping "
 		    "the queue manager");
@@ -90,6 +91,8 @@ static void master_on_stop_signal(struct master *m, int sig)
 	m->stopping = MASTER_STOP_FRONT;
 	master_child_stop(m, MASTER_SMTPD, 0, MASTER_DRAIN_SEC);
 	master_child_stop(m, MASTER_REMOTE, 0, MASTER_DRAIN_SEC);
+	master_child_stop(m, MASTER_LOCAL, 0, MASTER_DRAIN_SEC);
+	master_child_stop(m, MASTER_POP3D, 0, MASTER_DRAIN_SEC);
 }
 
 static void master_signals_read(struct master *m)

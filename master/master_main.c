@@ -64,7 +64,8 @@ static void master_setup(struct master *m)
 		fatalx("%s", err);
 	master_find_programs(m);
 	if (master_statedir_setup(m->conf.state_dir,
-	    m->users.on ? &m->users.queue : NULL, err, sizeof(err)) < 0)
+	    m->users.on ? &m->users.queue : NULL,
+	    m->users.on ? &m->users.local : NULL, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	master_run_path(m, MTA_QWRITER_SOCK, m->qwriter_sock,
 	    sizeof(m->qwriter_sock));
@@ -114,6 +115,9 @@ static void master_bind(struct master *m)
 	if (master_listeners_open(&m->smtp, m->conf.smtp_listen,
 	    m->conf.n_smtp_listen, NULL, err, sizeof(err)) < 0)
 		fatalx("%s", err);
+	if (master_listeners_open(&m->pop3, m->conf.pop3_listen,
+	    m->conf.n_pop3_listen, NULL, err, sizeof(err)) < 0)
+		fatalx("%s", err);
 	master_listen_sockets(m);
 	if (m->users.on &&
 	    master_kinds_check(m, &m->users, m->conf_path, err, sizeof(err)) < 0)
@@ -134,16 +138,20 @@ static void master_start_daemons(struct master *m)
 		log_info("privilege separation is off (not started as root)");
 	for (i = 0; i < c->n_smtp_listen; i++)
 		log_info("smtp_listen: %s", c->smtp_listen[i].text);
-	if (c->n_submission_listen || c->n_smtps_listen || c->n_pop3_listen ||
-	    c->n_pop3s_listen)
-		log_info("submission_listen/smtps_listen/pop3_listen/"
-		    "pop3s_listen: not served yet (TLS/POP3 issues)");
+	for (i = 0; i < c->n_pop3_listen; i++)
+		log_info("pop3_listen: %s", c->pop3_listen[i].text);
+	if (c->n_submission_listen || c->n_smtps_listen || c->n_pop3s_listen)
+		log_info("submission_listen/smtps_listen/pop3s_listen: not "
+		    "served yet (TLS issue)");
 	master_child_add(m, MASTER_QWRITER);
 	master_child_add(m, MASTER_QMGR);
 	for (i = 0; i < c->remote_workers; i++)
 		master_child_add(m, MASTER_REMOTE);
+	master_child_add(m, MASTER_LOCAL);
 	for (i = 0; i < c->smtpd_workers; i++)
 		master_child_add(m, MASTER_SMTPD);
+	if (c->n_pop3_listen > 0)
+		master_child_add(m, MASTER_POP3D);
 }
 
 int main(int argc, char **argv)

@@ -17,7 +17,7 @@
 /* Everything that can fail, before anything changes.  0 or -1 (logged). */
 static int master_reload_prepare(struct master *m, struct conf *nc,
     char *path, size_t pathlen, struct master_users *nu,
-    struct master_listeners *nl)
+    struct master_listeners *nl, struct master_listeners *pl)
 {
 	char err[CONF_ERR_MAX + 2 * sizeof(nc->state_dir) + 128];
 
@@ -37,6 +37,11 @@ static int master_reload_prepare(struct master *m, struct conf *nc,
 	if (master_listeners_open(nl, nc->smtp_listen, nc->n_smtp_listen,
 	    &m->smtp, err, sizeof(err)) < 0)
 		goto fail;
+	if (master_listeners_open(pl, nc->pop3_listen, nc->n_pop3_listen,
+	    &m->pop3, err, sizeof(err)) < 0) {
+		master_listeners_close(nl, &m->smtp);
+		goto fail;
+	}
 	return 0;
 fail:
 	log_warn("reload failed, keeping the running configuration: %s", err);
@@ -66,21 +71,24 @@ void master_reload(struct master *m)
 	struct conf *nc = xcalloc(1, sizeof(*nc));
 	struct master_users nu;
 	struct master_listeners *nl = xcalloc(1, sizeof(*nl));
+	struct master_listeners *pl = xcalloc(1, sizeof(*pl));
 	char path[sizeof(m->conf_path)], err[512];
 	int qw;
 	unsigned i;
 
 	log_info("SIGHUP: reloading the configuration");
-	if (master_reload_prepare(m, nc, path, sizeof(path), &nu, nl) < 0) {
+	if (master_reload_prepare(m, nc, path, sizeof(path), &nu, nl,
+	    pl) < 0) {
 		conf_free(nc);
 		free(nc);
 		free(nl);
+		free(pl);
 		return;
 	}
 	qw = master_qwriter_changed(&m->conf, nc) ||
 	    strcmp(path, m->conf_path) != 0;
 	if (qw && nu.on && nu.queue.uid != m->users.queue.uid &&
-	    master_statedir_setup(nc->state_dir, &nu.queue, err,
+	    master_statedir_setup(nc->state_dir, &nu.queue, &nu.local, err,
 	    sizeof(err)) < 0)
 		log_warn("reload: %s", err);
 	if (!master_listen_same(m->conf.smtp_listen, m->conf.n_smtp_listen,
@@ -93,6 +101,8 @@ void master_reload(struct master *m)
 	    "agents");
 	master_listeners_close(&m->smtp, nl);
 	m->smtp = *nl;
+	master_listeners_close(&m->pop3, pl);
+	m->pop3 = *pl;
 	conf_free(&m->conf);
 	m->conf = *nc;		/* the heap parts move with it */
 	memcpy(m->conf_path, path, sizeof(path));
@@ -101,9 +111,14 @@ void master_reload(struct master *m)
 	for (i = 0; i < m->conf.remote_workers; i++)
 		master_child_add(m, MASTER_REMOTE);
 	master_child_stop(m, MASTER_REMOTE, m->gen, MASTER_DRAIN_SEC);
+	master_child_add(m, MASTER_LOCAL);
+	master_child_stop(m, MASTER_LOCAL, m->gen, MASTER_DRAIN_SEC);
 	for (i = 0; i < m->conf.smtpd_workers; i++)
 		master_child_add(m, MASTER_SMTPD);
 	master_child_stop(m, MASTER_SMTPD, m->gen, MASTER_RELOAD_DRAIN_SEC);
+	if (m->conf.n_pop3_listen > 0)
+		master_child_add(m, MASTER_POP3D);
+	master_child_stop(m, MASTER_POP3D, m->gen, MASTER_DRAIN_SEC);
 	if (qw)
 		master_reload_replace(m, MASTER_QWRITER);
 	master_reload_replace(m, MASTER_QMGR);
@@ -112,4 +127,5 @@ void master_reload(struct master *m)
 	    m->conf_path[0] ? m->conf_path : "(defaults)");
 	free(nc);
 	free(nl);
+	free(pl);
 }

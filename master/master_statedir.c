@@ -1,8 +1,10 @@
 /* master_statedir: create the state directory tree (DESIGN.md "Queue
  * layout", PREAMBLE conventions) with its owners and modes.  spool/ and
  * everything in it belong to the queue user, mode 0700, so smtpd can
- * neither read nor write the queue; run/ is the master's, 0755, so anyone
- * can reach run/qwriter.sock.  Idempotent; repairs modes and owners. */
+ * neither read nor write the queue; mail/ (the Maildirs) belongs to the
+ * local user (mta-local, mta-pop3d), mode 0700; run/ is the master's,
+ * 0755, so anyone can reach run/qwriter.sock.  Idempotent; repairs modes
+ * and owners. */
 #include "master/master.h"
 #include "lib/mem.h"
 
@@ -100,29 +102,32 @@ static void master_dir_err(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 }
 
-static int master_statedir_spool(const char *state_dir,
-    const struct master_user *queue, char *err, size_t errlen)
+/* dirs[0..n) (dirs[0] the top) mode 0700, owned by owner (NULL: us):
+ * spool/ for the queue user, mail/ for the local user. */
+static int master_statedir_owned(const char *state_dir,
+    const char *const *dirs, size_t n, const struct master_user *owner,
+    char *err, size_t errlen)
 {
 	char path[4096];
 	struct stat st;
 	size_t i;
 	int walk;
 
-	/* Walking a big queue is slow: only when spool/ changes hands. */
-	if (master_path(path, sizeof(path), state_dir, "spool") < 0)
+	/* Walking a big tree is slow: only when its top changes hands. */
+	if (master_path(path, sizeof(path), state_dir, dirs[0]) < 0)
 		goto fail;
-	walk = queue != NULL && lstat(path, &st) == 0 &&
-	    (st.st_uid != queue->uid || st.st_gid != queue->gid);
-	for (i = 0; i < ARRAY_LEN(master_spool_dirs); i++) {
-		if (master_path(path, sizeof(path), state_dir,
-		    master_spool_dirs[i]) < 0 || master_dir(path, 0700, queue) < 0)
+	walk = owner != NULL && lstat(path, &st) == 0 &&
+	    (st.st_uid != owner->uid || st.st_gid != owner->gid);
+	for (i = 0; i < n; i++) {
+		if (master_path(path, sizeof(path), state_dir, dirs[i]) < 0 ||
+		    master_dir(path, 0700, owner) < 0)
 			goto fail;
 	}
 	if (!walk)
 		return 0;
 	/* Files left by an earlier run as another user: hand them over. */
-	master_chown_to = queue;
-	if (master_path(path, sizeof(path), state_dir, "spool") < 0 ||
+	master_chown_to = owner;
+	if (master_path(path, sizeof(path), state_dir, dirs[0]) < 0 ||
 	    nftw(path, master_chown_one, 16, FTW_PHYS) != 0)
 		goto fail;
 	return 0;
@@ -132,10 +137,12 @@ fail:
 }
 
 int master_statedir_setup(const char *state_dir,
-    const struct master_user *queue, char *err, size_t errlen)
+    const struct master_user *queue, const struct master_user *local,
+    char *err, size_t errlen)
 {
-	static const char *const plain[] = { "run", "mail", "log" };
-	static const unsigned plain_mode[] = { 0755, 0755, 0750 };
+	static const char *const plain[] = { "run", "log" };
+	static const unsigned plain_mode[] = { 0755, 0750 };
+	static const char *const mail[] = { "mail" };
 	char path[4096];
 	size_t i;
 
@@ -152,5 +159,9 @@ int master_statedir_setup(const char *state_dir,
 			return -1;
 		}
 	}
-	return master_statedir_spool(state_dir, queue, err, errlen);
+	if (master_statedir_owned(state_dir, mail, ARRAY_LEN(mail), local, err,
+	    errlen) < 0)
+		return -1;
+	return master_statedir_owned(state_dir, master_spool_dirs,
+	    ARRAY_LEN(master_spool_dirs), queue, err, errlen);
 }

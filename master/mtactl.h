@@ -2,7 +2,8 @@
  * through one command table; mtactl_ctl.c controls the master (start, stop,
  * status, reload, check), mtactl_queue.c reads the queue (queue, cat) and
  * mtactl_qmgr.c asks the queue manager (flush, delete, hold, release,
- * stats, and the last errors shown by queue).
+ * stats, and the last errors shown by queue); mtactl_user.c keeps
+ * users_file (user add, passwd, del, list).
  * Exit codes: 0 ok, 1 failure (or not found), 2 config error, 64 usage,
  * 69 not available (the MTA or its queue manager is not running). */
 #ifndef MASTER_MTACTL_H
@@ -46,6 +47,12 @@ int mtactl_delete(struct mtactl *ctl, int argc, char **argv);
 int mtactl_hold(struct mtactl *ctl, int argc, char **argv);
 int mtactl_release(struct mtactl *ctl, int argc, char **argv);
 int mtactl_stats(struct mtactl *ctl, int argc, char **argv);
+/* user add|passwd|del|list (mtactl_user.c). */
+int mtactl_user(struct mtactl *ctl, int argc, char **argv);
+/* One password line from fd (read a byte at a time, nothing past the
+ * newline): CR/LF stripped; empty, a NUL or more than USERS_PASSWORD_MAX
+ * bytes is -EINVAL with the reason in *why. */
+int mtactl_password_line(int fd, char *out, size_t outlen, const char **why);
 
 /* One request to the queue manager over run/qmgr.sock (the config must be
  * loaded): 0 with its TEXT (NUL-terminated) and STATUS; -ESRCH when no

@@ -36,8 +36,13 @@ static const struct mtactl_cmd mtactl_cmds[] = {
 	{ "release", "ID", "release a held message", mtactl_release },
 	{ "stats", "", "counters (received, delivered, bounced, queue)",
 	  mtactl_stats },
-	{ "user", "add|del|passwd|list", "manage mail accounts (ADDRESS)",
-	  NULL },
+	{ "user", "add ADDRESS", "add a mail account (password asked on "
+	  "the terminal, or --password-stdin)", mtactl_user },
+	{ "user", "passwd ADDRESS", "set an account's password (the same)",
+	  mtactl_user },
+	{ "user", "del ADDRESS", "delete an account (its Maildir is kept)",
+	  mtactl_user },
+	{ "user", "list", "list the accounts", mtactl_user },
 	{ "help", "", "this list", NULL },
 };
 

@@ -92,6 +92,7 @@ enum smtpd_state {
 enum smtpd_mode { SMTPD_M_NONE, SMTPD_M_DATA, SMTPD_M_BDAT };
 
 struct smtpd_session;
+struct smtpd_local;
 
 /* A mail transaction: from MAIL to the end of content (or RSET). */
 struct smtpd_txn {
@@ -119,6 +120,7 @@ struct smtpd_session {
 	void *io_ctx;
 	const struct smtpd_sink_ops *sink;
 	void *sink_ctx;
+	struct smtpd_local *local;	/* NULL: no local recipient check */
 	enum smtpd_state state;
 	enum smtpd_verb verb;	/* command being answered (for logs) */
 	int trusted;		/* client in mynetworks */

@@ -5,6 +5,7 @@
  * not consumed stays in s->in, which is freed whenever it empties so an
  * idle session holds no buffer. */
 #include "smtpd/smtpd_proto.h"
+#include "smtpd/smtpd_local.h"
 #include "smtpd/smtpd_policy.h"
 #include "smtpd/smtpd_reply.h"
 #include "smtpd/smtpd_txn.h"
@@ -142,6 +143,20 @@ static void cmd_mail(struct smtpd_session *s, const struct smtpd_cmd *c)
 	smtpd_proto_reply(s, SMTPD_R_MAIL_OK, NULL);
 }
 
+/* A recipient in local_domains must exist (smtpd_local); 0 or a reply. */
+static int rcpt_local(struct smtpd_session *s, const struct smtpd_rcpt *r,
+    const char *text)
+{
+	char dom[ADDR_DOMAIN_MAX + 1];
+
+	if (s->local == NULL)
+		return 0;
+	addr_domain_lower(&r->addr, dom, sizeof(dom));
+	if (!conf_is_local_domain(s->conf, dom))
+		return 0;
+	return smtpd_local_check(s->local, text, s->client_ip);
+}
+
 static void cmd_rcpt(struct smtpd_session *s, const struct smtpd_cmd *c)
 {
 	struct smtpd_txn *t = s->txn;
@@ -170,8 +185,9 @@ static void cmd_rcpt(struct smtpd_session *s, const struct smtpd_cmd *c)
 		smtpd_proto_reply(s, SMTPD_R_TOO_MANY_RCPT, NULL);
 		return;
 	}
-	if ((rc = smtpd_policy_rcpt(s->conf, s->trusted, &r)) != 0) {
-		addr_format(&r.addr, text, sizeof(text));
+	addr_format(&r.addr, text, sizeof(text));
+	if ((rc = smtpd_policy_rcpt(s->conf, s->trusted, &r)) != 0 ||
+	    (rc = rcpt_local(s, &r, text)) != 0) {
 		smtpd_proto_reply(s, rc, text);
 		return;
 	}

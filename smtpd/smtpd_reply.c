@@ -92,6 +92,10 @@ static const struct smtpd_reply smtpd_replies[SMTPD_R_COUNT] = {
 	    "550 5.6.11 Error: bare LF/CR not allowed" },
 	[SMTPD_R_RELAY] = { 554, 1, "554 5.7.1 <$>: Relay access denied" },
 	[SMTPD_R_REJECTED] = { 554, 1, "554 5.3.0 Error: message rejected" },
+	[SMTPD_R_UNKNOWN_USER] = { 550, 1, "550 5.1.1 <$>: Recipient address "
+	    "rejected: User unknown in local recipient table" },
+	[SMTPD_R_LOCAL_CONFIG] = { 451, 0, "451 4.3.0 <$>: Temporary lookup "
+	    "failure: local configuration error" },
 };
 
 unsigned smtpd_reply_code(enum smtpd_reply_id id)

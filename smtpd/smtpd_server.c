@@ -1,11 +1,13 @@
 /* smtpd_server: the worker's event loop; see smtpd_server.h.  A
  * connection is one allocation (struct smtpd_conn: I/O state + session)
  * on a list that the periodic tick walks to enforce deadlines.  It is
- * freed only from smtpd_io's done callback, i.e. once no op on the ring
+ * freed only from netio's done callback, i.e. once no op on the ring
  * refers to it.  Nothing here blocks: the only syscalls outside the ring
- * are getpeername/setsockopt on accept and close(2). */
+ * are getpeername/setsockopt on accept, close(2) and smtpd_local's stat
+ * of users_file and aliases_file (once a second at most). */
 #include "smtpd/smtpd_server.h"
 #include "smtpd/smtpd_io.h"
+#include "smtpd/smtpd_local.h"
 #include "smtpd/smtpd_policy.h"
 #include "smtpd/smtpd_proto.h"
 #include "smtpd/smtpd_qclient.h"
@@ -14,7 +16,6 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -33,7 +34,7 @@ struct smtpd_listener {
 };
 
 struct smtpd_conn {
-	struct smtpd_io io;
+	struct netio io;
 	struct smtpd_session s;
 	struct smtpd_server *sv;
 	struct smtpd_conn *prev, *next;
@@ -43,8 +44,9 @@ struct smtpd_server {
 	const struct conf *conf;
 	struct ev_loop loop;
 	struct ev_bufring br;
-	struct smtpd_iosys ios;
+	struct netio_sys ios;
 	struct smtpd_qclient qc;
+	struct smtpd_local local;	/* users and aliases tables */
 	struct smtpd_listener ls[SMTPD_LISTEN_MAX];
 	size_t nls;
 	struct smtpd_conn *conns;
@@ -67,19 +69,19 @@ static void arm_accept(struct smtpd_listener *l)
 	l->armed = 1;
 }
 
-static void conn_input(struct smtpd_io *io, const char *p, size_t n)
+static void conn_input(struct netio *io, const char *p, size_t n)
 {
 	smtpd_proto_input(&container_of(io, struct smtpd_conn, io)->s, p, n);
 }
 
-static void conn_eof(struct smtpd_io *io, int err)
+static void conn_eof(struct netio *io, int err)
 {
 	struct smtpd_conn *c = container_of(io, struct smtpd_conn, io);
 
 	smtpd_proto_eof(&c->s, err != 0);
 }
 
-static void conn_done(struct smtpd_io *io)
+static void conn_done(struct netio *io)
 {
 	struct smtpd_conn *c = container_of(io, struct smtpd_conn, io);
 	struct smtpd_server *sv = c->sv;
@@ -97,40 +99,11 @@ static void conn_done(struct smtpd_io *io)
 		ev_stop(&sv->loop);
 }
 
-static const struct smtpd_io_cb conn_cb = {
+static const struct netio_cb conn_cb = {
 	.input = conn_input,
 	.eof = conn_eof,
 	.done = conn_done,
 };
-
-/* The client's address as text; IPv4-mapped IPv6 shown as IPv4. */
-static void peer_text(int fd, struct smtpd_session *s,
-    struct sockaddr_storage *ss)
-{
-	socklen_t len = sizeof(*ss);
-	const void *a = NULL;
-	int af = AF_UNSPEC;
-
-	snprintf(s->client_ip, sizeof(s->client_ip), "unknown");
-	memset(ss, 0, sizeof(*ss));
-	if (getpeername(fd, (struct sockaddr *)ss, &len) < 0)
-		return;
-	if (ss->ss_family == AF_INET) {
-		struct sockaddr_in *in = (struct sockaddr_in *)ss;
-
-		af = AF_INET, a = &in->sin_addr;
-		s->client_port = ntohs(in->sin_port);
-	} else if (ss->ss_family == AF_INET6) {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-
-		af = AF_INET6, a = &in6->sin6_addr;
-		s->client_port = ntohs(in6->sin6_port);
-		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
-			af = AF_INET, a = &in6->sin6_addr.s6_addr[12];
-	}
-	if (a != NULL)
-		inet_ntop(af, a, s->client_ip, sizeof(s->client_ip));
-}
 
 /* Over the connection limit: say so without a session, and close. */
 static void refuse(struct smtpd_server *sv, int fd)
@@ -162,7 +135,9 @@ static void conn_new(struct smtpd_server *sv, int fd)
 	c = xcalloc(1, sizeof(*c));
 	c->sv = sv;
 	smtpd_proto_init(&c->s, sv->conf);
-	peer_text(fd, &c->s, &ss);
+	c->s.local = &sv->local;
+	netio_peer(fd, c->s.client_ip, sizeof(c->s.client_ip),
+	    &c->s.client_port, &ss);
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->s.trusted = ss.ss_family != AF_UNSPEC &&
 	    smtpd_policy_trusted(sv->conf, (struct sockaddr *)&ss);
@@ -175,7 +150,7 @@ static void conn_new(struct smtpd_server *sv, int fd)
 		c->next->prev = c;
 	sv->conns = c;
 	sv->nconns++;
-	smtpd_io_start(&c->io, &sv->ios, fd, &conn_cb);
+	netio_start(&c->io, &sv->ios, fd, &conn_cb);
 	smtpd_proto_start(&c->s);
 }
 
@@ -270,7 +245,7 @@ static void on_tick(struct ev_op *op, int res, unsigned flags)
 			smtpd_proto_timeout(&c->s);
 		if (c->io.closing && !c->io.shut &&
 		    now >= c->io.close_deadline)
-			smtpd_io_abort(&c->io);
+			netio_abort(&c->io);
 	}
 	if (sv->accept_paused) {
 		sv->accept_paused = 0;
@@ -286,7 +261,7 @@ static void before_sleep(struct ev_loop *loop, void *arg)
 	struct smtpd_server *sv = arg;
 
 	(void)loop;
-	smtpd_io_flush_all(&sv->ios);
+	netio_flush_all(&sv->ios);
 	smtpd_qclient_flush(&sv->qc);
 }
 
@@ -305,6 +280,7 @@ static void setup(struct smtpd_server *sv, const struct conf *c,
 	int rc;
 
 	sv->conf = c;
+	smtpd_local_init(&sv->local, c);
 	if ((rc = ev_init(&sv->loop, SMTPD_RING_ENTRIES)) < 0)
 		fatalx("io_uring setup: %s", strerror(-rc));
 	if ((rc = ev_bufring_setup(&sv->loop, &sv->br, 0, SMTPD_RECV_BUFS,
@@ -342,6 +318,7 @@ int smtpd_server_run(const struct conf *c, const int *fds, size_t nfds)
 	    c->smtpd_max_connections);
 	rc = ev_run(&sv->loop);
 	smtpd_qclient_stop(&sv->qc);
+	smtpd_local_free(&sv->local);
 	if (rc < 0) {
 		log_warn("event loop: %s", strerror(-rc));
 		return 1;
@@ -352,26 +329,5 @@ int smtpd_server_run(const struct conf *c, const int *fds, size_t nfds)
 
 size_t smtpd_server_bind(const struct conf *c, int *fds, size_t max)
 {
-	size_t n = 0;
-	int one = 1;
-
-	for (size_t i = 0; i < c->n_smtp_listen && n < max; i++) {
-		const struct conf_listen *l = &c->smtp_listen[i];
-		int fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC,
-		    0);
-
-		if (fd < 0)
-			fatal("socket for %s", l->text);
-		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
-		    sizeof(one));
-		if (l->addr.ss_family == AF_INET6)
-			(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
-			    sizeof(one));
-		if (bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) < 0)
-			fatal("bind %s", l->text);
-		if (listen(fd, 4096) < 0)
-			fatal("listen %s", l->text);
-		fds[n++] = fd;
-	}
-	return n;
+	return netio_bind_all(c->smtp_listen, c->n_smtp_listen, fds, max);
 }

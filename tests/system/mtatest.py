@@ -11,9 +11,10 @@ temp dirs).
 Queued messages move: the queue manager takes a message from incoming/ at
 once and, after an attempt that leaves recipients pending, moves it to
 deferred/XX/ID until its next attempt.  With the harness defaults every
-attempt is deferred and none is repeated within a test: local_domains have
-no local agent yet, other domains need DNS and dns_servers points at a
-port nobody serves (4.4.3 deferral), and retry_min is 5 minutes.  So a
+attempt is deferred and none is repeated within a test: local_domains is
+just localhost (where smtpd accepts only postmaster: no users_file, no
+aliases), other domains need DNS and dns_servers points at a port nobody
+serves (4.4.3 deferral), and retry_min is 5 minutes.  So a
 message settles in deferred/ within milliseconds and stays there;
 queue_file() waits for that settled place, and queued_ids() and friends
 look in incoming/, deferred/ and hold/.
@@ -276,7 +277,7 @@ class Mta:
             "smtps_listen": "",
             "pop3_listen": "",
             "pop3s_listen": "",
-            "local_domains": "localhost, example.test",
+            "local_domains": "localhost",
             # A port nobody listens on: any lookup fails fast, on loopback.
             "dns_servers": "127.0.0.1:%d" % free_port(),
         }

@@ -384,7 +384,14 @@ class RelayPolicy(MtaTestCase):
     """With mynetworks empty, only local domains are accepted."""
 
     def test_relay_denied_outside_mynetworks(self):
-        m = self.mta(mynetworks="")
+        m = self.mta(mynetworks="", local_domains="localhost, example.test", start=False)
+        users = os.path.join(m.top, "users")       # u@example.test exists
+        with open(users, "w") as f:
+            f.write("u@example.test:$6$salt$%s\n" % ("a" * 86))
+        os.chmod(users, 0o644)
+        m.conf["users_file"] = users
+        m.write_conf()
+        m.start()
         with m.smtp() as c:
             c.ehlo()
             self.assertEqual(c.cmd("MAIL FROM:<a@remote.test>").code, 250)

@@ -51,7 +51,7 @@ static void assert_tree(uid_t spool_owner)
 	size_t i;
 
 	assert_dir("run", 0755, geteuid());
-	assert_dir("mail", 0755, geteuid());
+	assert_dir("mail", 0700, geteuid());
 	assert_dir("log", 0750, geteuid());
 	for (i = 0; i < sizeof(spool) / sizeof(spool[0]); i++)
 		assert_dir(spool[i], 0700, spool_owner);
@@ -64,7 +64,7 @@ Test(master_statedir, creates_the_tree_with_parents)
 	char err[512];
 
 	umask(077);		/* modes must not depend on it */
-	cr_assert_eq(master_statedir_setup(state, NULL, err, sizeof(err)), 0,
+	cr_assert_eq(master_statedir_setup(state, NULL, NULL, err, sizeof(err)), 0,
 	    "%s", err);
 	assert_tree(geteuid());
 }
@@ -73,12 +73,12 @@ Test(master_statedir, is_idempotent_and_repairs_modes)
 {
 	char err[512], path[512];
 
-	cr_assert_eq(master_statedir_setup(state, NULL, err, sizeof(err)), 0);
+	cr_assert_eq(master_statedir_setup(state, NULL, NULL, err, sizeof(err)), 0);
 	snprintf(path, sizeof(path), "%s/spool/incoming", state);
 	chmod(path, 0777);
 	snprintf(path, sizeof(path), "%s/run", state);
 	chmod(path, 0700);
-	cr_assert_eq(master_statedir_setup(state, NULL, err, sizeof(err)), 0,
+	cr_assert_eq(master_statedir_setup(state, NULL, NULL, err, sizeof(err)), 0,
 	    "%s", err);
 	assert_tree(geteuid());
 }
@@ -88,13 +88,13 @@ Test(master_statedir, a_file_in_the_way_is_an_error_naming_it)
 	char err[512], path[512];
 	FILE *f;
 
-	cr_assert_eq(master_statedir_setup(state, NULL, err, sizeof(err)), 0);
+	cr_assert_eq(master_statedir_setup(state, NULL, NULL, err, sizeof(err)), 0);
 	snprintf(path, sizeof(path), "%s/spool/hold", state);
 	cr_assert_eq(rmdir(path), 0);
 	f = fopen(path, "w");
 	cr_assert_not_null(f);
 	fclose(f);
-	cr_assert_eq(master_statedir_setup(state, NULL, err, sizeof(err)), -1);
+	cr_assert_eq(master_statedir_setup(state, NULL, NULL, err, sizeof(err)), -1);
 	cr_assert_not_null(strstr(err, "spool/hold"), "%s", err);
 }
 
@@ -111,7 +111,7 @@ Test(master_statedir, root_gives_the_spool_to_the_queue_user)
 	q.uid = pw->pw_uid;
 	q.gid = pw->pw_gid;
 	/* A queue file left by an earlier run as root. */
-	cr_assert_eq(master_statedir_setup(state, NULL, err, sizeof(err)), 0);
+	cr_assert_eq(master_statedir_setup(state, NULL, NULL, err, sizeof(err)), 0);
 	snprintf(path, sizeof(path), "%s/spool/incoming/AB", state);
 	cr_assert_eq(mkdir(path, 0700), 0);
 	snprintf(path, sizeof(path), "%s/spool/incoming/AB/0123456789ABCDEF",
@@ -119,7 +119,7 @@ Test(master_statedir, root_gives_the_spool_to_the_queue_user)
 	f = fopen(path, "w");
 	cr_assert_not_null(f);
 	fclose(f);
-	cr_assert_eq(master_statedir_setup(state, &q, err, sizeof(err)), 0,
+	cr_assert_eq(master_statedir_setup(state, &q, NULL, err, sizeof(err)), 0,
 	    "%s", err);
 	assert_tree(q.uid);
 	cr_assert_eq(stat(path, &st), 0);

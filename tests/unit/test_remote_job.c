@@ -1,5 +1,6 @@
-/* Unit tests for deliver/remote_job.c: JOB record validation (missing,
- * repeated and malformed attributes, hostile indices), the queue file
+/* Unit tests for deliver/agent_job.c through the remote agent's job
+ * (deliver/remote_job.c adds its NEXTHOP check): JOB record validation
+ * (missing, repeated and malformed attributes, hostile indices), the file
  * checks (index range, repeats, status, the file of another message, a
  * descriptor that is no file, corruption), results (once per recipient,
  * the rest deferred) and the RCPT/DONE records, and the SMTPUTF8 test. */
@@ -52,15 +53,15 @@ Test(remote_job, parses_a_good_record)
 	struct remote_job j;
 
 	cr_assert_eq(parse(&j, QID_TEXT, "mx:example.net", idx, 3), 0);
-	cr_assert_null(j.bad);
-	cr_assert_eq(j.id, 42);
-	cr_assert_str_eq(j.qid, QID_TEXT);
-	cr_assert_str_eq(j.nexthop, "mx:example.net");
+	cr_assert_null(j.a.bad);
+	cr_assert_eq(j.a.id, 42);
+	cr_assert_str_eq(j.a.qid, QID_TEXT);
+	cr_assert_str_eq(j.a.nexthop, "mx:example.net");
 	cr_assert_eq(j.hop.kind, REMOTE_HOP_MX);
-	cr_assert_eq(j.nrcpt, 3);
-	cr_assert_eq(j.nleft, 3);
-	cr_assert_eq(j.rcpts[2].idx, 17);
-	remote_job_free(&j);
+	cr_assert_eq(j.a.nrcpt, 3);
+	cr_assert_eq(j.a.nleft, 3);
+	cr_assert_eq(j.a.rcpts[2].idx, 17);
+	agent_job_free(&j.a);
 }
 
 Test(remote_job, refuses_bad_records_but_keeps_good_indices)
@@ -70,24 +71,24 @@ Test(remote_job, refuses_bad_records_but_keeps_good_indices)
 	struct remote_job j;
 
 	cr_assert_lt(parse(&j, QID_TEXT, "mx:example.net", idx, 7), 0);
-	cr_assert_str_eq(j.bad, "bad RCPT_IDX");
-	cr_assert_eq(j.nrcpt, 2);	/* "0" and "3" can still be answered */
-	remote_job_free(&j);
+	cr_assert_str_eq(j.a.bad, "bad RCPT_IDX");
+	cr_assert_eq(j.a.nrcpt, 2);	/* "0" and "3" can still be answered */
+	agent_job_free(&j.a);
 	cr_assert_lt(parse(&j, NULL, "mx:example.net", idx, 1), 0);
-	cr_assert_str_eq(j.bad, "no QID");
-	remote_job_free(&j);
+	cr_assert_str_eq(j.a.bad, "no QID");
+	agent_job_free(&j.a);
 	cr_assert_lt(parse(&j, "0612c8fe9d046000", "mx:x", idx, 1), 0);
-	remote_job_free(&j);
+	agent_job_free(&j.a);
 	cr_assert_lt(parse(&j, "0612C8FE9D04600", "mx:x", idx, 1), 0);
-	remote_job_free(&j);
+	agent_job_free(&j.a);
 	cr_assert_lt(parse(&j, QID_TEXT, NULL, idx, 1), 0);
-	cr_assert_str_eq(j.bad, "no NEXTHOP");
-	remote_job_free(&j);
+	cr_assert_str_eq(j.a.bad, "no NEXTHOP");
+	agent_job_free(&j.a);
 	cr_assert_lt(parse(&j, QID_TEXT, "local", idx, 1), 0);
-	remote_job_free(&j);
+	agent_job_free(&j.a);
 	cr_assert_lt(parse(&j, QID_TEXT, "mx:x", idx, 0), 0);
-	cr_assert_str_eq(j.bad, "no RCPT_IDX");
-	remote_job_free(&j);
+	cr_assert_str_eq(j.a.bad, "no RCPT_IDX");
+	agent_job_free(&j.a);
 }
 
 Test(remote_job, repeated_and_unknown_attributes)
@@ -106,18 +107,18 @@ Test(remote_job, repeated_and_unknown_attributes)
 	ipc_end(&b, off);
 	cr_assert_gt(ipc_decode(b.data, b.len, &m), 0);
 	cr_assert_eq(remote_job_parse(&j, &m, 100), 0);
-	remote_job_free(&j);
+	agent_job_free(&j.a);
 	ipc_put_str(&b, IPC_A_NEXTHOP, "mx:b.example");	/* grow payload */
 	ipc_end(&b, off);
 	cr_assert_gt(ipc_decode(b.data, b.len, &m), 0);
 	cr_assert_lt(remote_job_parse(&j, &m, 100), 0);
-	cr_assert_str_eq(j.bad, "bad or repeated NEXTHOP");
-	remote_job_free(&j);
+	cr_assert_str_eq(j.a.bad, "bad or repeated NEXTHOP");
+	agent_job_free(&j.a);
 	/* An attribute running past the payload. */
 	b.data[off + 4] = (char)(b.data[off + 4] - 3);
 	cr_assert_gt(ipc_decode(b.data, b.len, &m), 0);
 	cr_assert_lt(remote_job_parse(&j, &m, 100), 0);
-	remote_job_free(&j);
+	agent_job_free(&j.a);
 	buf_free(&b);
 }
 
@@ -132,9 +133,9 @@ Test(remote_job, too_many_indices)
 		idx[i] = num[i];
 	}
 	cr_assert_lt(parse(&j, QID_TEXT, "mx:x", idx, 101), 0);
-	cr_assert_str_eq(j.bad, "too many RCPT_IDX");
-	cr_assert_eq(j.nrcpt, 100);
-	remote_job_free(&j);
+	cr_assert_str_eq(j.a.bad, "too many RCPT_IDX");
+	cr_assert_eq(j.a.nrcpt, 100);
+	agent_job_free(&j.a);
 }
 
 /* A queue file of qid with recipients a@x, b@y, c@z (b done) in a memfd. */
@@ -171,7 +172,7 @@ static int load(struct remote_job *j, const char *const *idx, size_t n,
 
 	cr_assert_eq(qid_parse(QID_TEXT, &q), 0);
 	cr_assert_eq(parse(j, QID_TEXT, "mx:x.example", idx, n), 0);
-	return remote_job_load(j, queue_fd(fileqid ? fileqid : q, corrupt));
+	return agent_job_load(&j->a, queue_fd(fileqid ? fileqid : q, corrupt));
 }
 
 Test(remote_job, loads_and_checks_the_queue_file)
@@ -183,30 +184,30 @@ Test(remote_job, loads_and_checks_the_queue_file)
 	struct remote_job j;
 
 	cr_assert_eq(load(&j, good, 2, 0, 0), 0);
-	cr_assert_str_eq(j.rcpts[0].addr, "c@z.example");
-	cr_assert_str_eq(j.rcpts[1].addr, "a@x.example");
-	cr_assert_str_eq(j.msg.sender, "s@example.test");
-	remote_job_free(&j);
-	cr_assert_eq(j.fd, -1);
+	cr_assert_str_eq(j.a.rcpts[0].addr, "c@z.example");
+	cr_assert_str_eq(j.a.rcpts[1].addr, "a@x.example");
+	cr_assert_str_eq(j.a.msg.sender, "s@example.test");
+	agent_job_free(&j.a);
+	cr_assert_eq(j.a.fd, -1);
 	cr_assert_lt(load(&j, done, 1, 0, 0), 0);
-	cr_assert_str_eq(j.bad, "recipient not pending");
-	remote_job_free(&j);
+	cr_assert_str_eq(j.a.bad, "recipient not pending");
+	agent_job_free(&j.a);
 	cr_assert_eq(parse(&j, QID_TEXT, "mx:x.example", twice, 3), -EINVAL);
-	cr_assert_str_eq(j.bad, "repeated RCPT_IDX");
-	cr_assert_eq(j.nrcpt, 2);	/* answered once each */
-	cr_assert_eq(j.nleft, 2);
-	cr_assert_eq(j.rcpts[0].idx, 0);
-	cr_assert_eq(j.rcpts[1].idx, 2);
-	remote_job_free(&j);
+	cr_assert_str_eq(j.a.bad, "repeated RCPT_IDX");
+	cr_assert_eq(j.a.nrcpt, 2);	/* answered once each */
+	cr_assert_eq(j.a.nleft, 2);
+	cr_assert_eq(j.a.rcpts[0].idx, 0);
+	cr_assert_eq(j.a.rcpts[1].idx, 2);
+	agent_job_free(&j.a);
 	cr_assert_lt(load(&j, range, 1, 0, 0), 0);
-	cr_assert_str_eq(j.bad, "RCPT_IDX out of range");
-	remote_job_free(&j);
+	cr_assert_str_eq(j.a.bad, "RCPT_IDX out of range");
+	agent_job_free(&j.a);
 	cr_assert_lt(load(&j, good, 2, 0x0612C8FE9D046001ULL, 0), 0);
-	cr_assert_str_eq(j.bad, "queue file of another message");
-	remote_job_free(&j);
+	cr_assert_str_eq(j.a.bad, "queue file of another message");
+	agent_job_free(&j.a);
 	cr_assert_lt(load(&j, good, 2, 0, 1), 0);
-	cr_assert_str_eq(j.bad, "queue file does not decode");
-	remote_job_free(&j);
+	cr_assert_str_eq(j.a.bad, "queue file does not decode");
+	agent_job_free(&j.a);
 }
 
 Test(remote_job, a_descriptor_that_is_no_file)
@@ -217,9 +218,9 @@ Test(remote_job, a_descriptor_that_is_no_file)
 
 	cr_assert_eq(pipe(p), 0);
 	cr_assert_eq(parse(&j, QID_TEXT, "mx:x", idx, 1), 0);
-	cr_assert_lt(remote_job_load(&j, p[0]), 0);
-	cr_assert_str_eq(j.bad, "queue file descriptor unusable");
-	remote_job_free(&j);	/* closes p[0] */
+	cr_assert_lt(agent_job_load(&j.a, p[0]), 0);
+	cr_assert_str_eq(j.a.bad, "queue file descriptor unusable");
+	agent_job_free(&j.a);	/* closes p[0] */
 	cr_assert_eq(close(p[0]), -1);
 	close(p[1]);
 }
@@ -234,13 +235,13 @@ Test(remote_job, results_once_and_the_records)
 	int nrcpt = 0, done = 0;
 
 	cr_assert_eq(load(&j, idx, 2, 0, 0), 0);
-	remote_job_set(&j, 0, REMOTE_BOUNCED, "5.1.1", "mx[192.0.2.1]:25",
+	agent_job_set(&j.a, 0, AGENT_BOUNCED, "5.1.1", "mx[192.0.2.1]:25",
 	    "550 5.1.1 no\r\nsuch");
-	remote_job_set(&j, 0, REMOTE_SENT, "2.0.0", "mx[192.0.2.1]:25", "250");
-	cr_assert_eq(j.nleft, 1);
-	cr_assert_str_eq(j.rcpts[0].text, "550 5.1.1 no??such");
+	agent_job_set(&j.a, 0, AGENT_SENT, "2.0.0", "mx[192.0.2.1]:25", "250");
+	cr_assert_eq(j.a.nleft, 1);
+	cr_assert_str_eq(j.a.rcpts[0].text, "550 5.1.1 no??such");
 	buf_init(&out, 0);
-	remote_job_encode(&j, &out);	/* index 2: deferred 4.3.0 */
+	agent_job_encode(&j.a, &out);	/* index 2: deferred 4.3.0 */
 	for (size_t off = 0; off < out.len; off += (size_t)used) {
 		struct ipc_iter it;
 		uint16_t tag;
@@ -276,29 +277,29 @@ Test(remote_job, results_once_and_the_records)
 	cr_assert_eq(nrcpt, 2);
 	cr_assert_eq(done, 1);
 	buf_free(&out);
-	remote_job_free(&j);
+	agent_job_free(&j.a);
 }
 
 Test(remote_job, smtputf8_needed_only_for_8bit_envelope_or_headers)
 {
-	struct remote_rcpt r = { .addr = "a@x.example" };
-	struct remote_job j = { .rcpts = &r, .nrcpt = 1 };
+	struct agent_rcpt r = { .addr = "a@x.example" };
+	struct remote_job j = { .a = { .rcpts = &r, .nrcpt = 1 } };
 	static const char ascii[] = "Subject: x\r\n\r\nb\xc3\xa9\r\n";
 	static const char utf8[] = "Subject: \xc3\xa9\r\n\r\nb\r\n";
 
-	j.msg.sender = "s@example.test";
-	j.msg.content = ascii;
-	j.msg.content_len = sizeof(ascii) - 1;
+	j.a.msg.sender = "s@example.test";
+	j.a.msg.content = ascii;
+	j.a.msg.content_len = sizeof(ascii) - 1;
 	cr_assert_eq(remote_job_needs_utf8(&j), 0);
-	j.msg.smtputf8 = 1;
+	j.a.msg.smtputf8 = 1;
 	cr_assert_eq(remote_job_needs_utf8(&j), 0);
-	j.msg.content = utf8;
-	j.msg.content_len = sizeof(utf8) - 1;
+	j.a.msg.content = utf8;
+	j.a.msg.content_len = sizeof(utf8) - 1;
 	cr_assert_eq(remote_job_needs_utf8(&j), 1);
-	j.msg.content = ascii;
-	j.msg.content_len = sizeof(ascii) - 1;
+	j.a.msg.content = ascii;
+	j.a.msg.content_len = sizeof(ascii) - 1;
 	r.addr = "\xc3\xa9@x.example";
 	cr_assert_eq(remote_job_needs_utf8(&j), 1);
-	j.msg.smtputf8 = 0;
+	j.a.msg.smtputf8 = 0;
 	cr_assert_eq(remote_job_needs_utf8(&j), 0);
 }

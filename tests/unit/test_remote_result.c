@@ -20,19 +20,19 @@ struct map_case {
 ParameterizedTestParameters(remote_result, maps_replies)
 {
 	static struct map_case t[] = {
-		{ "250 ok", REMOTE_SENT, "2.0.0" },
-		{ "250 2.1.5 ok", REMOTE_SENT, "2.1.5" },
-		{ "251 2.1.5 forwarded", REMOTE_SENT, "2.1.5" },
-		{ "250 5.1.1 odd", REMOTE_SENT, "2.0.0" },
-		{ "451 4.3.0 try later", REMOTE_DEFERRED, "4.3.0" },
-		{ "451 later", REMOTE_DEFERRED, "4.0.0" },
-		{ "421 4.4.2 closing", REMOTE_DEFERRED, "4.4.2" },
-		{ "452 5.2.2 mismatch", REMOTE_DEFERRED, "4.0.0" },
-		{ "550 5.1.1 no such user", REMOTE_BOUNCED, "5.1.1" },
-		{ "554 no", REMOTE_BOUNCED, "5.0.0" },
-		{ "552 5.3.4 too big", REMOTE_BOUNCED, "5.3.4" },
-		{ "550 5.123.456 x", REMOTE_BOUNCED, "5.123.456" },
-		{ "354 go ahead", REMOTE_DEFERRED, "4.0.0" },
+		{ "250 ok", AGENT_SENT, "2.0.0" },
+		{ "250 2.1.5 ok", AGENT_SENT, "2.1.5" },
+		{ "251 2.1.5 forwarded", AGENT_SENT, "2.1.5" },
+		{ "250 5.1.1 odd", AGENT_SENT, "2.0.0" },
+		{ "451 4.3.0 try later", AGENT_DEFERRED, "4.3.0" },
+		{ "451 later", AGENT_DEFERRED, "4.0.0" },
+		{ "421 4.4.2 closing", AGENT_DEFERRED, "4.4.2" },
+		{ "452 5.2.2 mismatch", AGENT_DEFERRED, "4.0.0" },
+		{ "550 5.1.1 no such user", AGENT_BOUNCED, "5.1.1" },
+		{ "554 no", AGENT_BOUNCED, "5.0.0" },
+		{ "552 5.3.4 too big", AGENT_BOUNCED, "5.3.4" },
+		{ "550 5.123.456 x", AGENT_BOUNCED, "5.123.456" },
+		{ "354 go ahead", AGENT_DEFERRED, "4.0.0" },
 	};
 	return cr_make_param_array(struct map_case, t, ARRAY_LEN(t));
 }
@@ -54,11 +54,11 @@ ParameterizedTest(struct map_case *tc, remote_result, maps_replies)
 
 Test(remote_result, class_names_and_delay)
 {
-	cr_assert_str_eq(remote_class_name(REMOTE_SENT), "sent");
-	cr_assert_str_eq(remote_class_name(REMOTE_DEFERRED), "deferred");
-	cr_assert_str_eq(remote_class_name(REMOTE_BOUNCED), "bounced");
-	cr_assert_float_eq(remote_delay(1000000, 3500000), 2.5, 1e-9);
-	cr_assert_float_eq(remote_delay(5000000, 1000000), 0.0, 1e-9);
+	cr_assert_str_eq(agent_class_name(AGENT_SENT), "sent");
+	cr_assert_str_eq(agent_class_name(AGENT_DEFERRED), "deferred");
+	cr_assert_str_eq(agent_class_name(AGENT_BOUNCED), "bounced");
+	cr_assert_float_eq(agent_delay(1000000, 3500000), 2.5, 1e-9);
+	cr_assert_float_eq(agent_delay(5000000, 1000000), 0.0, 1e-9);
 }
 
 struct hop_case {

@@ -1,0 +1,119 @@
+/* pop3d.h: one POP3 connection (I/O, session state, its mailbox and the
+ * ops it may have in flight) and the worker process that owns them all.
+ * A connection is freed only when its netio is done and no job, timer or
+ * file read of it is still in flight (pop3d_conn_release). */
+#ifndef POP3D_H
+#define POP3D_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/buf.h"
+#include "lib/conf.h"
+#include "lib/ev.h"
+#include "lib/netio.h"
+#include "pop3d/pop3d_cmd.h"
+#include "pop3d/pop3d_fail.h"
+#include "pop3d/pop3d_mbox.h"
+#include "pop3d/pop3d_reply.h"
+#include "pop3d/pop3d_wire.h"
+#include "pop3d/pop3d_worker.h"
+
+#define POP3D_IP_MAX 48
+#define POP3D_ERROR_LIMIT 10		/* bad commands before we close */
+#define POP3D_IN_HIGH (64 * 1024)	/* pause reading above this */
+#define POP3D_READ_CHUNK (64 * 1024)	/* RETR file reads */
+
+enum pop3d_state {
+	POP3D_S_AUTH,			/* AUTHORIZATION */
+	POP3D_S_TRANS,			/* TRANSACTION */
+	POP3D_S_CLOSED,			/* QUIT done, error or lost */
+};
+
+struct pop3d_server;
+
+struct pop3d_conn {
+	struct netio io;
+	struct pop3d_server *sv;
+	struct pop3d_conn *prev, *next;
+	enum pop3d_state state;
+	struct buf in;			/* received, not yet handled */
+	int discarding;			/* inside an overlong line */
+	int busy;			/* a command is still being answered */
+	int sasl;			/* next line is an AUTH PLAIN response */
+	int io_done, paused;
+	unsigned errors;
+	uint64_t deadline;		/* ms, idle autologout */
+	char ip[POP3D_IP_MAX];
+	int loopback;
+	char user[POP3D_USER_MAX + 1];
+	struct pop3d_mbox mb;
+	unsigned retrieved, deleted;
+	struct pop3d_job job;
+	int job_busy;
+	struct ev_op timer_op;		/* failed-login delay */
+	struct __kernel_timespec timer_ts;
+	int timer_busy;
+	int rfd;			/* RETR/TOP: the message file */
+	struct ev_op read_op;
+	int read_busy, read_wait;
+	char *rbuf;
+	uint64_t roff;
+	struct pop3d_wire wire;
+	struct buf scratch;
+};
+
+struct pop3d_listener {
+	struct ev_op op;
+	struct pop3d_server *sv;
+	int fd, armed;
+};
+
+#define POP3D_LISTEN_MAX 64
+
+struct pop3d_server {
+	const struct conf *conf;
+	struct ev_loop loop;
+	struct ev_bufring br;
+	struct netio_sys ios;
+	struct pop3d_workers workers;
+	struct pop3d_fail fails;
+	char mail_root[4200];
+	struct pop3d_listener ls[POP3D_LISTEN_MAX];
+	size_t nls;
+	struct pop3d_conn *conns;
+	unsigned nconns;
+	struct ev_op tick_op;
+	struct __kernel_timespec tick_ts;
+	struct ev_signal sig;
+	int stopping, accept_paused;
+	uint64_t stop_deadline;
+};
+
+/* ---- pop3d_session.c: lines, AUTHORIZATION, the shared reply path ---- */
+/* Greet a new connection. */
+void pop3d_session_start(struct pop3d_conn *c);
+/* Bytes from the client. */
+void pop3d_session_input(struct pop3d_conn *c, const char *p, size_t n);
+/* Handle buffered lines until one must wait (pipelining in order). */
+void pop3d_session_run(struct pop3d_conn *c);
+/* Send a table reply. */
+void pop3d_reply(struct pop3d_conn *c, enum pop3d_reply r);
+/* An error reply: counted; past the limit the connection is closed. */
+void pop3d_reply_err(struct pop3d_conn *c, enum pop3d_reply r);
+/* A command finished asynchronously: take the next lines. */
+void pop3d_session_resume(struct pop3d_conn *c);
+/* Close after what is queued (state CLOSED; no UPDATE). */
+void pop3d_session_close(struct pop3d_conn *c);
+/* The connection is going away: log, release the mailbox. */
+void pop3d_session_end(struct pop3d_conn *c, const char *why);
+/* Free c if nothing of it is in flight any more. */
+void pop3d_conn_release(struct pop3d_conn *c);
+
+/* ---- pop3d_trans.c: TRANSACTION commands, UPDATE, RETR/TOP ---- */
+/* One command in the TRANSACTION state. */
+void pop3d_trans_cmd(struct pop3d_conn *c, const struct pop3d_cmd *cmd);
+/* Output drained below the low mark: continue a RETR. */
+void pop3d_trans_drain(struct pop3d_conn *c);
+/* CAPA (any state). */
+void pop3d_capa(struct pop3d_conn *c);
+#endif

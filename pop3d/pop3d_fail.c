@@ -1,0 +1,71 @@
+/* pop3d_fail: the failed-login table; see pop3d_fail.h.  A linear scan:
+ * a few thousand entries are looked at once per login attempt only. */
+#include "pop3d/pop3d_fail.h"
+#include "lib/mem.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void pop3d_fail_init(struct pop3d_fail *t, size_t cap, unsigned limit,
+    unsigned window)
+{
+	t->v = xcalloc(cap ? cap : 1, sizeof(*t->v));
+	t->n = 0;
+	t->cap = cap ? cap : 1;
+	t->limit = limit;
+	t->window = window;
+}
+
+void pop3d_fail_free(struct pop3d_fail *t)
+{
+	free(t->v);
+	t->v = NULL;
+	t->n = t->cap = 0;
+}
+
+static struct pop3d_fail_ent *find(struct pop3d_fail *t, const char *ip,
+    uint64_t now)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		struct pop3d_fail_ent *e = &t->v[i];
+
+		if (strcmp(e->ip, ip) != 0)
+			continue;
+		if (now >= e->first + t->window) {
+			*e = t->v[--t->n];	/* expired */
+			return NULL;
+		}
+		return e;
+	}
+	return NULL;
+}
+
+int pop3d_fail_blocked(struct pop3d_fail *t, const char *ip, uint64_t now)
+{
+	struct pop3d_fail_ent *e = find(t, ip, now);
+
+	return e != NULL && e->count > t->limit;
+}
+
+void pop3d_fail_record(struct pop3d_fail *t, const char *ip, uint64_t now)
+{
+	struct pop3d_fail_ent *e = find(t, ip, now);
+
+	if (e == NULL) {
+		if (t->n == t->cap) {
+			size_t old = 0;
+
+			for (size_t i = 1; i < t->n; i++)
+				if (t->v[i].last < t->v[old].last)
+					old = i;
+			t->v[old] = t->v[--t->n];
+		}
+		e = &t->v[t->n++];
+		snprintf(e->ip, sizeof(e->ip), "%s", ip);
+		e->count = 0;
+		e->first = now;
+	}
+	e->count++;
+	e->last = now;
+}

@@ -1,0 +1,46 @@
+/* pop3d_reply: every fixed POP3 reply text in one table (RFC 1939 status
+ * indicators, RFC 2449/3206 response codes), so wording and codes change
+ * in one place.  Replies with numbers are formatted by the session. */
+#ifndef POP3D_REPLY_H
+#define POP3D_REPLY_H
+
+enum pop3d_reply {
+	POP3D_R_GREETING,
+	POP3D_R_OK,
+	POP3D_R_BYE,
+	POP3D_R_USER_OK,
+	POP3D_R_USER_FIRST,
+	POP3D_R_BAD_USER,
+	POP3D_R_PLAINTEXT,
+	POP3D_R_AUTH_FAILED,
+	POP3D_R_AUTH_LOCKOUT,
+	POP3D_R_IN_USE,
+	POP3D_R_MBOX_TEMP,
+	POP3D_R_LOGGED_IN,
+	POP3D_R_NOT_LOGGED_IN,
+	POP3D_R_ALREADY_AUTH,
+	POP3D_R_UNKNOWN,
+	POP3D_R_SYNTAX,
+	POP3D_R_NO_SUCH_MSG,
+	POP3D_R_DELETED_ALREADY,
+	POP3D_R_DELETED,
+	POP3D_R_LINE_TOO_LONG,
+	POP3D_R_TOO_MANY_ERRORS,
+	POP3D_R_TIMEOUT,
+	POP3D_R_TOO_MANY_CONN,
+	POP3D_R_SHUTDOWN,
+	POP3D_R_SASL_CONT,
+	POP3D_R_SASL_CANCEL,
+	POP3D_R_SASL_BAD,
+	POP3D_R_SASL_MECH,
+	POP3D_R_AUTH_LIST,
+	POP3D_R_READ_FAILED,
+	POP3D_R_UPDATE_FAILED,
+	POP3D_R_NO_APOP,
+	POP3D_R_NO_STLS,
+	POP3D_R_NCODES
+};
+
+/* The reply line, CRLF included. */
+const char *pop3d_reply_text(enum pop3d_reply r);
+#endif
