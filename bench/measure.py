@@ -73,20 +73,28 @@ def cpu_seconds(pid):
     return total / CLK
 
 
+def memory_kib_one(pid):
+    """(RSS, PSS) in KiB of one process ((0, 0) if it is gone)."""
+    rss = pss = 0
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                m = re.match(r"(Rss|Pss):\s+(\d+)", line)
+                if m and m.group(1) == "Rss":
+                    rss += int(m.group(2))
+                elif m:
+                    pss += int(m.group(2))
+    except OSError:
+        pass
+    return rss, pss
+
+
 def memory_kib(pid):
     """(RSS, PSS) in KiB summed over the tree under pid."""
     rss = pss = 0
     for p in tree(pid):
-        try:
-            with open("/proc/%d/smaps_rollup" % p) as f:
-                for line in f:
-                    m = re.match(r"(Rss|Pss):\s+(\d+)", line)
-                    if m and m.group(1) == "Rss":
-                        rss += int(m.group(2))
-                    elif m:
-                        pss += int(m.group(2))
-        except OSError:
-            continue
+        r, s = memory_kib_one(p)
+        rss, pss = rss + r, pss + s
     return rss, pss
 
 
@@ -133,13 +141,13 @@ def smtp_source(port, conns, msgs, size=5120, rcpts=1, per_conn=False,
 
 
 def loadgen(bindir, port, conns, msgs, size=5120, rcpts=1, per_conn=1,
-            domains=0, timeout=900, pipelining=True):
+            domains=0, timeout=900, pipelining=True, to=RCPT):
     """Run mta-loadgen; (elapsed, its CPU seconds, its JSON report).
     Raises if any message was refused."""
     import json
     cmd = [os.path.join(bindir, "mta-loadgen"), "-c", str(conns), "-m", str(msgs),
            "-s", str(size), "-r", str(rcpts), "--from", "load@bench.test",
-           "--to", RCPT, "--messages-per-connection", str(per_conn), "--json"]
+           "--to", to, "--messages-per-connection", str(per_conn), "--json"]
     if domains:
         cmd += ["--domains", str(domains)]
     if not pipelining:
@@ -148,6 +156,15 @@ def loadgen(bindir, port, conns, msgs, size=5120, rcpts=1, per_conn=1,
     cpu0 = children_cpu()
     secs, out = run_timed(cmd, timeout)
     return secs, children_cpu() - cpu0, json.loads(out)
+
+
+def traversable(path):
+    """Let unprivileged daemons (ours after dropping root, Dovecot's)
+    reach path by name: +x on it and every parent (a mkdtemp dir is 0700)."""
+    d = os.path.abspath(path)
+    while d not in ("/", ""):
+        os.chmod(d, os.stat(d).st_mode | 0o111)
+        d = os.path.dirname(d)
 
 
 def raise_nofile(n):

@@ -11,8 +11,10 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 class OurMTA:
     name = "mta"
 
-    def __init__(self, workdir, port, sink_port, build="build", extra=""):
+    def __init__(self, workdir, port, sink_port, build="build", extra="",
+                 pop3_port=None):
         self.dir = os.path.join(workdir, "mta")
+        self.pop3_port = pop3_port
         self.port = port
         self.sink_port = sink_port
         self.bin = os.path.join(TOP, build, "bin")
@@ -24,15 +26,18 @@ class OurMTA:
 
     def start(self):
         os.makedirs(self.dir, exist_ok=True)
+        measure.traversable(self.dir)   # users_file and mail/ are opened by name
         measure.raise_nofile(20000)
         with open(self.conf_path(), "w") as f:
             f.write("hostname = mta.bench.test\n"
                     "state_dir = %s/var\n"
                     "smtp_listen = 127.0.0.1:%d\n"
                     "submission_listen =\nsmtps_listen =\n"
-                    "pop3_listen =\npop3s_listen =\n"
+                    "pop3_listen = %s\npop3s_listen =\n"
                     "relayhost = [127.0.0.1]:%d\n%s"
-                    % (self.dir, self.port, self.sink_port, self.extra))
+                    % (self.dir, self.port,
+                       "127.0.0.1:%d" % self.pop3_port if self.pop3_port else "",
+                       self.sink_port, self.extra))
         self.log = open(os.path.join(self.dir, "mta.log"), "ab")
         self.proc = subprocess.Popen(
             [os.path.join(self.bin, "mta-master"), "-F", "-c", self.conf_path()],
@@ -45,6 +50,15 @@ class OurMTA:
 
     def pid(self):
         return self.proc.pid
+
+    def state_dir(self):
+        return os.path.join(self.dir, "var")
+
+    def mtactl(self, *args, stdin=None):
+        """Run mtactl against this instance; the CompletedProcess."""
+        return subprocess.run([os.path.join(self.bin, "mtactl"), "-c",
+                               self.conf_path()] + list(args), input=stdin,
+                              capture_output=True, text=True)
 
     def flush(self):
         """Retry every deferred message now."""

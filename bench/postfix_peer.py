@@ -3,7 +3,9 @@
 It lives entirely in a temp directory (config, queue, data, log), listens on
 127.0.0.1:PORT only, relays everything to [127.0.0.1]:SINKPORT with DNS off,
 and never touches the system's Postfix configuration or port 25.  Needs root
-(Postfix's master insists) and the Debian postfix package.
+(Postfix's master insists) and the Debian postfix package.  With maildir=
+it also delivers one domain (MAILDIR_DOMAIN) to Maildirs under {d}/mail
+with its virtual(8) agent, the way a mailbox host would.
 """
 import os
 import re
@@ -46,6 +48,20 @@ smtpd_client_message_rate_limit = 0
 smtpd_client_recipient_rate_limit = 0
 message_size_limit = 52428800
 {transport}
+{maildir}
+"""
+
+MAILDIR_DOMAIN = "bench.local"
+# virtual(8): every listed user gets {d}/mail/<user>/Maildir/ (the trailing
+# slash means Maildir), owned by one unprivileged uid.
+MAILDIR_CF = """\
+virtual_mailbox_domains = {domain}
+virtual_mailbox_base = {d}/mail
+virtual_mailbox_maps = texthash:{d}/vmailbox
+virtual_uid_maps = static:{uid}
+virtual_gid_maps = static:{gid}
+virtual_minimum_uid = 1
+virtual_mailbox_limit = 0
 """
 
 
@@ -63,15 +79,34 @@ def ensure_installed():
 class PostfixPeer:
     name = "postfix"
 
-    def __init__(self, workdir, port, sink_port, hold=False, transport=None):
+    def __init__(self, workdir, port, sink_port, hold=False, transport=None,
+                 maildir=None):
         """hold: accept durably and keep every message in the hold queue
         (acceptance only, like ours before delivery exists); otherwise
-        relay everything to the sink."""
+        relay everything to the sink.  maildir: (users, uid, gid): deliver
+        user@MAILDIR_DOMAIN for each of users to its Maildir as uid:gid."""
         self.dir = os.path.join(workdir, "postfix")
         self.port = port
         self.sink_port = sink_port
         self.hold = hold
         self.transport = transport
+        self.maildir = maildir
+
+    def maildir_path(self, user):
+        """The Maildir virtual(8) delivers user@MAILDIR_DOMAIN to."""
+        return os.path.join(self.dir, "mail", user, "Maildir")
+
+    def _maildir_cf(self):
+        if not self.maildir:
+            return ""
+        users, uid, gid = self.maildir
+        mail = os.path.join(self.dir, "mail")
+        os.makedirs(mail, exist_ok=True)
+        os.chown(mail, uid, gid)
+        with open(os.path.join(self.dir, "vmailbox"), "w") as f:
+            for u in users:
+                f.write("%s@%s %s/Maildir/\n" % (u, MAILDIR_DOMAIN, u))
+        return MAILDIR_CF.format(d=self.dir, domain=MAILDIR_DOMAIN, uid=uid, gid=gid)
 
     def _master_cf(self):
         out = []
@@ -105,7 +140,7 @@ class PostfixPeer:
                 transport="transport_maps = texthash:%s" % self.transport
                 if self.transport else "",
                 client_restrictions="check_client_access static:HOLD"
-                if self.hold else ""))
+                if self.hold else "", maildir=self._maildir_cf()))
         with open(os.path.join(self.dir, "master.cf"), "w") as f:
             f.write(self._master_cf())
         shutil.chown(os.path.join(self.dir, "data"), "postfix", "postfix")

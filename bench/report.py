@@ -19,13 +19,16 @@ def num(v, fmt="%.0f"):
     return "-" if v is None else fmt % v
 
 
-def header(args, relaying):
+def header(args, relaying, smtp=True):
     now = datetime.datetime.now(datetime.timezone.utc)
-    return ["# Benchmark results", "",
+    head = ["# Benchmark results", "",
             "- date: %s" % now.strftime("%Y-%m-%d %H:%M UTC"),
             "- machine: %s, %d CPUs, kernel %s" % (platform.machine(),
                                                   os.cpu_count(), platform.release()),
-            "- command: `bench/run %s`" % " ".join(sys.argv[1:]),
+            "- command: `bench/run %s`" % " ".join(sys.argv[1:])]
+    if not smtp:
+        return head + [""]
+    return head + [
             "- load: %s, 5 KiB messages, one connection per message, recipients"
             " in a remote domain; durability on for both (fsync before 250);"
             " CPU is each MTA's whole process tree, reaped children included."
@@ -121,9 +124,15 @@ def tools_table(tools, agree):
     return out
 
 
-def render(results, tools, agree, args, relaying, plot):
-    ours, peer = results["mta"], results.get("postfix")
-    lines = header(args, relaying) + sweep_table(ours, peer) + other_table(ours, peer)
+def render(results, tools, agree, args, relaying, plot, mbox=None):
+    ours, peer = results.get("mta"), results.get("postfix")
+    lines = header(args, relaying, smtp=bool(ours))
+    if ours:
+        lines += sweep_table(ours, peer) + other_table(ours, peer)
+    if mbox and "local" in mbox:
+        lines += local_table(mbox["local"])
+    if mbox and "pop3" in mbox:
+        lines += pop3_table(mbox["pop3"])
     if tools:
         lines += tools_table(tools, agree)
     if plot:
@@ -159,3 +168,90 @@ def plot(results, path):
     subprocess.run(["gnuplot"], input=script.encode(), check=True)
     os.unlink(data)
     return os.path.basename(path)
+
+
+def _skip_or(r, fmt, key):
+    """A cell: fmt % key(r), or why that side did not run."""
+    if r is None:
+        return "-"
+    if "skipped" in r:
+        return "skipped"
+    return fmt % key(r)
+
+
+def _ok(r):
+    return r is not None and "skipped" not in r
+
+
+def _skips(pairs):
+    return ["", "Skipped: " + "; ".join("%s: %s" % (who, r["skipped"])
+                                        for who, r in pairs
+                                        if r is not None and "skipped" in r)] \
+        if any(r is not None and "skipped" in r for _, r in pairs) else []
+
+
+def local_table(local):
+    """## Local delivery: ours (mta-local) and Postfix (virtual(8))."""
+    a, b = local.get("mta"), local.get("postfix")
+    out = ["", "## Local delivery", "",
+           "mta-loadgen -> smtpd -> queue -> Maildir: %d messages of 5 KiB at"
+           " concurrency 50 to one user, timed until every message is a file in"
+           " the Maildir's new/ (ours: mta-local; Postfix: its virtual(8) agent,"
+           " virtual_mailbox_maps); fresh instances, same run, durability on for"
+           " both." % local["msgs"], "",
+           "| figure | mta | postfix | ratio |", "|---|---|---|---|"]
+    rows = (("messages/s end to end", "%.0f", lambda r: r["rate"], False),
+            ("CPU ms per message (whole process tree)", "%.3f",
+             lambda r: r["cpu_ms"], True),
+            ("messages/s accepted (until the last 250)", "%.0f",
+             lambda r: r["accept_rate"], False))
+    for name, fmt, key, lower in rows:
+        out.append("| %s | %s | %s | %s |" % (
+            name, _skip_or(a, fmt, key), _skip_or(b, fmt, key),
+            ratio(key(a), key(b), lower) if _ok(a) and _ok(b) else "-"))
+    out.append("| in the Maildir / sent | %s | %s | |" % (
+        _skip_or(a, "%s", lambda r: "%d / %d" % (r["delivered"], r["msgs"])),
+        _skip_or(b, "%s", lambda r: "%d / %d" % (r["delivered"], r["msgs"]))))
+    return out + _skips((("mta", a), ("postfix", b)))
+
+
+def pop3_table(pop3):
+    """## POP3 retrieval: mta-pop3d and Dovecot's pop3d on the same Maildir."""
+    a, b = pop3.get("mta"), pop3.get("dovecot")
+    out = ["", "## POP3 retrieval", "",
+           "A Maildir of %d messages of 5 KiB (LF endings, names with S= and W="
+           " as lib/maildir.h writes them), a copy for each server.  One"
+           " lock-step client for both (bench/pop3_client.py: a command, its"
+           " whole reply, the next; sizes checked against LIST): USER/PASS, LIST,"
+           " RETR every message, QUIT; the same again; then DELE every message"
+           " and QUIT.  The same SHA-512-crypt password hash for both (in"
+           " users_file; Dovecot: a private config, passwd-file, maildir:),"
+           " same machine, same run." % pop3["n"], "",
+           "| figure | mta-pop3d | dovecot | ratio |", "|---|---|---|---|"]
+    rows = (("first session (new/ -> cur/): s to RETR all", "%.2f",
+             lambda r: r["first"]["secs"], True),
+            ("second session: s to RETR all", "%.2f",
+             lambda r: r["second"]["secs"], True),
+            ("second session: MiB/s", "%.1f",
+             lambda r: r["second"]["bytes"] / r["second"]["secs"] / 2**20, False),
+            ("DELE all + QUIT: s", "%.2f", lambda r: r["dele"]["secs"], True),
+            ("serving process(es): max RSS KiB (mta-pop3d; pop3 + pop3-login)",
+             "%d", lambda r: r["rss"], True),
+            ("serving process(es): max PSS KiB", "%d", lambda r: r["pss"], True),
+            ("serving process(es): RSS KiB before the first login", "%d",
+             lambda r: r["idle_rss"], True),
+            ("whole server: max PSS KiB (mta-master + mta-pop3d; every"
+             " dovecot process)", "%d", lambda r: r["inst_pss"], True),
+            ("CPU s, the three sessions (whole process tree)", "%.2f",
+             lambda r: r["cpu"], True),
+            ("client CPU s, the three sessions (the bench's own process)",
+             "%.2f", lambda r: r["client_cpu"], True))
+    for name, fmt, key, lower in rows:
+        out.append("| %s | %s | %s | %s |" % (
+            name, _skip_or(a, fmt, key), _skip_or(b, fmt, key),
+            ratio(key(a), key(b), lower) if _ok(a) and _ok(b) else "-"))
+    check = lambda r: "%d / %d" % (  # noqa: E731
+        r["first"]["mismatches"] + r["second"]["mismatches"], r["left"])
+    out.append("| RETR sizes unlike LIST / files left after DELE | %s | %s | |"
+               % (_skip_or(a, "%s", check), _skip_or(b, "%s", check)))
+    return out + _skips((("mta", a), ("dovecot", b)))

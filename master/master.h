@@ -61,6 +61,7 @@ struct master_user {
 struct master_users {
 	int on;				/* started as root */
 	struct master_user smtpd, queue, remote, local;
+	gid_t auth;			/* group_auth: may read users_file */
 };
 
 /* Fill u from the conf user names when running as root (u->on = 1); when
@@ -71,6 +72,9 @@ int master_users_lookup(const struct conf *c, struct master_users *u,
 /* Drop to u for good, in one order, and verify it.  Child side, after fork
  * and before exec.  0, or -1 with the failing step in err. */
 int master_privsep_drop(const struct master_user *u, char *err, size_t errlen);
+/* master_privsep_drop with these supplementary groups (n may be 0). */
+int master_privsep_drop_groups(const struct master_user *u,
+    const gid_t *groups, size_t n, char *err, size_t errlen);
 /* Fork, drop to u and check that the daemon will be able to execute prog,
  * read conf_path (may be "") and, if sock is not NULL, connect to the
  * socket run/SOCK under state_dir, all reached as master_spawn hands them
@@ -136,6 +140,8 @@ struct master_spawn {
 	size_t nfds;
 	const char *file_path;		/* privsep: also hand over this file */
 	const char *file_role;		/* read-only, under this role */
+	const gid_t *groups;		/* privsep: supplementary groups */
+	size_t ngroups;
 };
 
 /* "MTA_FDS=role:3,role:4,..." into out (reset first).  0 or -EINVAL. */
@@ -221,6 +227,10 @@ const char *master_kind_name(enum master_kind kind);
 /* The user a kind runs as under privilege separation. */
 const struct master_user *master_kind_user(const struct master_users *u,
     enum master_kind kind);
+/* 1 if kind reads users_file, so runs with group_auth as its only
+ * supplementary group (smtpd, mta-local, mta-pop3d; never remote or the
+ * queue daemons). */
+int master_kind_reads_users(enum master_kind kind);
 /* The socket (file name in run/) a kind connects to, or NULL. */
 const char *master_kind_connects(enum master_kind kind);
 /* The listening sockets m hands to kind and their MTA_FDS roles (at most

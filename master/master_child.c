@@ -33,6 +33,10 @@ void master_child_start(struct master *m, struct master_child *k)
 	s.path = m->prog[k->kind];
 	s.user = m->users.on ? master_kind_user(&m->users, k->kind) : NULL;
 	s.nfds = master_kind_fds(m, k->kind, fds, roles);
+	if (s.user != NULL && master_kind_reads_users(k->kind)) {
+		s.groups = &m->users.auth;
+		s.ngroups = 1;
+	}
 	if (k->kind == MASTER_QMGR) {
 		s.file_path = m->conf.transport_file;
 		s.file_role = MTA_FD_ROLE_TRANSPORT;

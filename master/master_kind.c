@@ -27,6 +27,22 @@ const char *master_kind_name(enum master_kind kind)
 	return kind < MASTER_NKINDS ? master_kinds[kind].name : "mta-unknown";
 }
 
+int master_kind_reads_users(enum master_kind kind)
+{
+	switch (kind) {
+	case MASTER_SMTPD:	/* is the recipient a user? */
+	case MASTER_LOCAL:	/* deliver, or 5.1.1 */
+	case MASTER_POP3D:	/* passwords */
+		return 1;
+	case MASTER_QWRITER:
+	case MASTER_QMGR:
+	case MASTER_REMOTE:
+	case MASTER_NKINDS:
+		break;
+	}
+	return 0;
+}
+
 const char *master_kind_connects(enum master_kind kind)
 {
 	return kind < MASTER_NKINDS ? master_kinds[kind].connects : NULL;

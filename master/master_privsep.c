@@ -41,6 +41,28 @@ static int master_user_get(const char *name, const char *key,
 	return 0;
 }
 
+/* group_auth's gid into u->auth: smtpd, mta-local and mta-pop3d read
+ * users_file (root:group_auth 0640) through it. */
+static int master_auth_group(const struct conf *c, struct master_users *u,
+    char *err, size_t errlen)
+{
+	struct group *gr;
+
+	errno = 0;
+	if ((gr = getgrnam(c->group_auth)) == NULL) {
+		snprintf(err, errlen, "group_auth = %s: no such group; create "
+		    "it with scripts/mkusers (or make install)", c->group_auth);
+		return -1;
+	}
+	if (gr->gr_gid == 0) {
+		snprintf(err, errlen, "group_auth = %s: gid 0; it must be a "
+		    "group of its own", c->group_auth);
+		return -1;
+	}
+	u->auth = gr->gr_gid;
+	return 0;
+}
+
 /* Why two daemons must not share a user: what the one could then do. */
 static const char *master_users_why(size_t a, size_t b)
 {
@@ -72,6 +94,8 @@ int master_users_lookup(const struct conf *c, struct master_users *u,
 		if (master_user_get(v[i].name, v[i].key, v[i].user, err,
 		    errlen) < 0)
 			return -1;
+	if (master_auth_group(c, u, err, errlen) < 0)
+		return -1;
 	for (i = 0; i < ARRAY_LEN(v); i++) {
 		for (j = i + 1; j < ARRAY_LEN(v); j++) {
 			if (v[i].user->uid != v[j].user->uid)
@@ -91,11 +115,12 @@ int master_users_lookup(const struct conf *c, struct master_users *u,
 } while (0)
 
 /* After the drop: every id is the target and root cannot come back. */
-static int master_privsep_verify(const struct master_user *u, char *err,
-    size_t errlen)
+static int master_privsep_verify(const struct master_user *u,
+    const gid_t *groups, size_t n, char *err, size_t errlen)
 {
+	gid_t rg, eg, sg, have[2];
 	uid_t ru, eu, su;
-	gid_t rg, eg, sg;
+	int got;
 
 	if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0)
 		PRIVSEP_FAIL("getresuid");
@@ -104,7 +129,9 @@ static int master_privsep_verify(const struct master_user *u, char *err,
 		snprintf(err, errlen, "ids not dropped to %s", u->name);
 		return -1;
 	}
-	if (getgroups(0, NULL) != 0) {
+	got = getgroups((int)ARRAY_LEN(have), have);
+	if (got < 0 || (size_t)got != n ||
+	    (n == 1 && have[0] != groups[0])) {
 		snprintf(err, errlen, "supplementary groups remain");
 		return -1;
 	}
@@ -121,7 +148,17 @@ static int master_privsep_verify(const struct master_user *u, char *err,
 
 int master_privsep_drop(const struct master_user *u, char *err, size_t errlen)
 {
-	if (setgroups(0, NULL) < 0)
+	return master_privsep_drop_groups(u, NULL, 0, err, errlen);
+}
+
+int master_privsep_drop_groups(const struct master_user *u,
+    const gid_t *groups, size_t n, char *err, size_t errlen)
+{
+	if (n > 1) {
+		snprintf(err, errlen, "at most one supplementary group");
+		return -1;
+	}
+	if (setgroups(n, n > 0 ? groups : NULL) < 0)
 		PRIVSEP_FAIL("setgroups");
 	if (setresgid(u->gid, u->gid, u->gid) < 0)
 		PRIVSEP_FAIL("setresgid");
@@ -129,7 +166,7 @@ int master_privsep_drop(const struct master_user *u, char *err, size_t errlen)
 		PRIVSEP_FAIL("setresuid");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		PRIVSEP_FAIL("prctl(PR_SET_NO_NEW_PRIVS)");
-	return master_privsep_verify(u, err, errlen);
+	return master_privsep_verify(u, groups, n, err, errlen);
 }
 
 /* Child side of master_privsep_check: what the daemon will need, reached

@@ -177,8 +177,8 @@ static void master_spawn_child(const struct master_spawn *s, const int *fds,
 		log_warn("%s: %s", s->path, strerror(errno));
 		_exit(127);
 	}
-	if (s->user != NULL && master_privsep_drop(s->user, err,
-	    sizeof(err)) < 0) {
+	if (s->user != NULL && master_privsep_drop_groups(s->user, s->groups,
+	    s->ngroups, err, sizeof(err)) < 0) {
 		log_warn("%s: cannot drop privileges to %s: %s", argv[0],
 		    s->user->name, err);
 		_exit(127);

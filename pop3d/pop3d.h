@@ -11,6 +11,7 @@
 #include "lib/conf.h"
 #include "lib/ev.h"
 #include "lib/netio.h"
+#include "lib/netsrv.h"
 #include "pop3d/pop3d_cmd.h"
 #include "pop3d/pop3d_fail.h"
 #include "pop3d/pop3d_mbox.h"
@@ -34,13 +35,14 @@ struct pop3d_server;
 struct pop3d_conn {
 	struct netio io;
 	struct pop3d_server *sv;
-	struct pop3d_conn *prev, *next;
+	struct netsrv_node node;	/* in sv->srv.conns */
 	enum pop3d_state state;
 	struct buf in;			/* received, not yet handled */
 	int discarding;			/* inside an overlong line */
 	int busy;			/* a command is still being answered */
 	int sasl;			/* next line is an AUTH PLAIN response */
 	int io_done, paused;
+	int updating;			/* QUIT seen: the UPDATE job runs */
 	unsigned errors;
 	uint64_t deadline;		/* ms, idle autologout */
 	char ip[POP3D_IP_MAX];
@@ -57,35 +59,21 @@ struct pop3d_conn {
 	struct ev_op read_op;
 	int read_busy, read_wait;
 	char *rbuf;
-	uint64_t roff;
+	uint64_t roff, rsize;		/* read so far; the file's size */
 	struct pop3d_wire wire;
 	struct buf scratch;
 };
 
-struct pop3d_listener {
-	struct ev_op op;
-	struct pop3d_server *sv;
-	int fd, armed;
-};
-
-#define POP3D_LISTEN_MAX 64
+#define POP3D_LISTEN_MAX NETSRV_LISTEN_MAX
 
 struct pop3d_server {
+	struct netsrv srv;		/* ring, listeners, connections */
 	const struct conf *conf;
-	struct ev_loop loop;
-	struct ev_bufring br;
-	struct netio_sys ios;
 	struct pop3d_workers workers;
 	struct pop3d_fail fails;
 	char mail_root[4200];
-	struct pop3d_listener ls[POP3D_LISTEN_MAX];
-	size_t nls;
-	struct pop3d_conn *conns;
-	unsigned nconns;
 	struct ev_op tick_op;
 	struct __kernel_timespec tick_ts;
-	struct ev_signal sig;
-	int stopping, accept_paused;
 	uint64_t stop_deadline;
 };
 

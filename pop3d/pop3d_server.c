@@ -1,6 +1,6 @@
 /* pop3d_server: the event loop of mta-pop3d; see pop3d_server.h.  Each
- * connection is one allocation (struct pop3d_conn) on a list the tick
- * walks for deadlines; it is freed by pop3d_conn_release once netio is
+ * connection is one allocation (struct pop3d_conn) on netsrv's list,
+ * which the tick walks for deadlines; it is freed by pop3d_conn_release once netio is
  * done and none of its ops (helper-thread job, delay timer, file read)
  * is in flight.  Syscalls outside the ring: getpeername/setsockopt on
  * accept, open/close of message files, close(2). */
@@ -12,22 +12,10 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-static void on_accept(struct ev_op *op, int res, unsigned flags);
-
-static void arm_accept(struct pop3d_listener *l)
-{
-	if (l->armed || l->fd < 0 || l->sv->stopping || l->sv->accept_paused)
-		return;
-	l->op.fn = on_accept;
-	ev_accept(&l->sv->loop, &l->op, l->fd);
-	l->armed = 1;
-}
 
 static void conn_input(struct netio *io, const char *p, size_t n)
 {
@@ -67,18 +55,20 @@ static const struct netio_cb conn_cb = {
 	.drain = conn_drain,
 };
 
-static void conn_new(struct pop3d_server *sv, int fd)
+static struct pop3d_server *server_of(struct netsrv *srv)
+{
+	return container_of(srv, struct pop3d_server, srv);
+}
+
+static void conn_new(struct netsrv *srv, int fd)
 {
 	const char *busy = pop3d_reply_text(POP3D_R_TOO_MANY_CONN);
+	struct pop3d_server *sv = server_of(srv);
 	struct sockaddr_storage ss;
 	struct pop3d_conn *c;
 	int one = 1;
 
-	if (sv->stopping) {
-		close(fd);
-		return;
-	}
-	if (sv->nconns >= sv->conf->pop3_max_connections) {
+	if (srv->nconns >= sv->conf->pop3_max_connections) {
 		log_warn("connection limit %u reached",
 		    sv->conf->pop3_max_connections);
 		(void)!send(fd, busy, strlen(busy), MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -90,38 +80,9 @@ static void conn_new(struct pop3d_server *sv, int fd)
 	netio_peer(fd, c->ip, sizeof(c->ip), NULL, &ss);
 	c->loopback = netio_is_loopback(&ss);
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	c->next = sv->conns;
-	if (c->next != NULL)
-		c->next->prev = c;
-	sv->conns = c;
-	sv->nconns++;
-	netio_start(&c->io, &sv->ios, fd, &conn_cb);
+	netsrv_conn_add(srv, &c->node);
+	netio_start(&c->io, &srv->ios, fd, &conn_cb);
 	pop3d_session_start(c);
-}
-
-static void on_accept(struct ev_op *op, int res, unsigned flags)
-{
-	struct pop3d_listener *l = container_of(op, struct pop3d_listener, op);
-	struct pop3d_server *sv = l->sv;
-
-	if (!(flags & IORING_CQE_F_MORE))
-		l->armed = 0;
-	if (res >= 0) {
-		conn_new(sv, res);
-	} else if (res == -EMFILE || res == -ENFILE || res == -ENOMEM ||
-	    res == -ENOBUFS) {
-		if (!sv->accept_paused)
-			log_warn("accept: %s; pausing", strerror(-res));
-		sv->accept_paused = 1;	/* the tick re-arms */
-	} else if (res != -ECANCELED && res != -EINTR &&
-	    res != -ECONNABORTED) {
-		log_warn("accept: %s", strerror(-res));
-	}
-	if (sv->stopping && !l->armed && l->fd >= 0) {
-		close(l->fd);
-		l->fd = -1;
-	}
-	arm_accept(l);
 }
 
 /* Close one session now: no UPDATE, so nothing is deleted. */
@@ -135,83 +96,55 @@ static void conn_stop(struct pop3d_conn *c, enum pop3d_reply r,
 	pop3d_session_close(c);
 }
 
-static void begin_stop(struct pop3d_server *sv)
+/* SIGTERM: stop accepting and end the sessions (helper-thread jobs in
+ * flight come back first; the tick ends those sessions). */
+static void begin_stop(struct netsrv *srv)
 {
-	struct pop3d_conn *c, *next;
+	struct pop3d_server *sv = server_of(srv);
+	struct netsrv_node *n, *next;
 
-	if (sv->stopping)
+	if (!netsrv_stop_accepting(srv))
 		return;
-	sv->stopping = 1;
 	sv->stop_deadline = netio_now_ms() + POP3D_STOP_GRACE_MS;
-	log_info("stopping (%u connections)", sv->nconns);
-	for (size_t i = 0; i < sv->nls; i++) {
-		if (sv->ls[i].armed) {
-			ev_cancel_op(&sv->loop, &sv->ls[i].op);
-		} else if (sv->ls[i].fd >= 0) {
-			close(sv->ls[i].fd);
-			sv->ls[i].fd = -1;
-		}
-	}
-	for (c = sv->conns; c != NULL; c = next) {
-		next = c->next;
+	log_info("stopping (%u connections)", srv->nconns);
+	for (n = srv->conns; n != NULL; n = next) {
+		struct pop3d_conn *c = container_of(n, struct pop3d_conn, node);
+
+		next = n->next;
 		if (!c->job_busy)
 			conn_stop(c, POP3D_R_SHUTDOWN, "shutdown");
 	}
-	if (sv->nconns == 0)
-		ev_stop(&sv->loop);
 }
 
-static void on_signal(struct ev_op *op, int res, unsigned flags)
-{
-	struct pop3d_server *sv = container_of(op, struct pop3d_server,
-	    sig.op);
-
-	(void)flags;
-	if (res == (int)sizeof(sv->sig.si) && (sv->sig.si.ssi_signo == SIGTERM ||
-	    sv->sig.si.ssi_signo == SIGINT))
-		begin_stop(sv);
-	else if (res < 0 && res != -EINTR && res != -EAGAIN)
-		fatalx("signalfd read: %s", strerror(-res));
-	ev_signal_read(&sv->loop, &sv->sig);
-}
-
+/* Every second: idle autologout, stuck closes, the end of the grace. */
 /* Every second: idle autologout, stuck closes, the end of the grace. */
 static void on_tick(struct ev_op *op, int res, unsigned flags)
 {
 	struct pop3d_server *sv = container_of(op, struct pop3d_server,
 	    tick_op);
+	struct netsrv *srv = &sv->srv;
 	uint64_t now = netio_now_ms();
-	struct pop3d_conn *c, *next;
+	struct netsrv_node *n, *next;
 
 	(void)res;
 	(void)flags;
-	for (c = sv->conns; c != NULL; c = next) {
-		next = c->next;
-		if (sv->stopping && !c->job_busy)
+	for (n = srv->conns; n != NULL; n = next) {
+		struct pop3d_conn *c = container_of(n, struct pop3d_conn, node);
+
+		next = n->next;
+		if (srv->stopping && !c->job_busy)
 			conn_stop(c, POP3D_R_SHUTDOWN, "shutdown");
 		if (c->state != POP3D_S_CLOSED && !c->job_busy &&
 		    !c->timer_busy && now >= c->deadline)
 			conn_stop(c, POP3D_R_TIMEOUT, "idle timeout");
 		if (c->io.closing && !c->io.shut &&
 		    (now >= c->io.close_deadline ||
-		    (sv->stopping && now >= sv->stop_deadline)))
+		    (srv->stopping && now >= sv->stop_deadline)))
 			netio_abort(&c->io);
 	}
-	if (sv->accept_paused) {
-		sv->accept_paused = 0;
-		for (size_t i = 0; i < sv->nls; i++)
-			arm_accept(&sv->ls[i]);
-	}
-	ev_timeout(&sv->loop, &sv->tick_op, &sv->tick_ts,
-	    sv->stopping ? 100 : POP3D_TICK_MS);
-}
-
-static void before_sleep(struct ev_loop *loop, void *arg)
-{
-	struct pop3d_server *sv = arg;
-
-	(void)loop;
-	netio_flush_all(&sv->ios);
+	netsrv_resume_accepting(srv);
+	ev_timeout(&srv->loop, &sv->tick_op, &sv->tick_ts,
+	    srv->stopping ? 100 : POP3D_TICK_MS);
 }
 
 static void setup(struct pop3d_server *sv, const struct conf *c,
@@ -223,33 +156,17 @@ static void setup(struct pop3d_server *sv, const struct conf *c,
 	if (snprintf(sv->mail_root, sizeof(sv->mail_root), "%s/mail",
 	    c->state_dir) >= (int)sizeof(sv->mail_root))
 		fatalx("state_dir too long: %s", c->state_dir);
-	if ((rc = ev_signal_open(&sv->sig, on_signal)) < 0)
-		fatalx("signalfd: %s", strerror(-rc));
-	if ((rc = ev_init(&sv->loop, POP3D_RING_ENTRIES)) < 0)
-		fatalx("io_uring setup: %s", strerror(-rc));
-	if ((rc = ev_bufring_setup(&sv->loop, &sv->br, 0, POP3D_RECV_BUFS,
-	    POP3D_RECV_BUFSZ)) < 0)
-		fatalx("provided buffer ring: %s", strerror(-rc));
-	sv->ios.loop = &sv->loop;
-	sv->ios.br = &sv->br;
+	sv->srv.accept = conn_new;
+	sv->srv.stop = begin_stop;
+	netsrv_setup(&sv->srv, POP3D_RING_ENTRIES, POP3D_RECV_BUFS,
+	    POP3D_RECV_BUFSZ, fds, nfds);
 	pop3d_fail_init(&sv->fails, POP3D_FAIL_SLOTS, c->pop3_auth_fail_limit,
 	    c->pop3_auth_fail_window);
-	if ((rc = pop3d_workers_start(&sv->workers, &sv->loop, c->users_file,
-	    sv->mail_root)) < 0)
+	if ((rc = pop3d_workers_start(&sv->workers, &sv->srv.loop,
+	    c->users_file, sv->mail_root)) < 0)
 		fatalx("helper threads: %s", strerror(-rc));
-	if (nfds > POP3D_LISTEN_MAX)
-		fatalx("too many listening sockets (%zu)", nfds);
-	for (size_t i = 0; i < nfds; i++) {
-		sv->ls[i].sv = sv;
-		sv->ls[i].fd = fds[i];
-		arm_accept(&sv->ls[i]);
-	}
-	sv->nls = nfds;
-	ev_signal_read(&sv->loop, &sv->sig);
 	sv->tick_op.fn = on_tick;
-	ev_timeout(&sv->loop, &sv->tick_op, &sv->tick_ts, POP3D_TICK_MS);
-	sv->loop.before_sleep = before_sleep;
-	sv->loop.before_sleep_arg = sv;
+	ev_timeout(&sv->srv.loop, &sv->tick_op, &sv->tick_ts, POP3D_TICK_MS);
 }
 
 int pop3d_server_run(const struct conf *c, const int *fds, size_t nfds)
@@ -261,7 +178,7 @@ int pop3d_server_run(const struct conf *c, const int *fds, size_t nfds)
 	setup(sv, c, fds, nfds);
 	log_info("ready: %zu listener(s), up to %u connections", nfds,
 	    c->pop3_max_connections);
-	rc = ev_run(&sv->loop);
+	rc = ev_run(&sv->srv.loop);
 	pop3d_workers_stop(&sv->workers);
 	pop3d_fail_free(&sv->fails);
 	if (rc < 0) {

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 static void login_done(struct pop3d_job *j);
+static void login_failed(struct pop3d_conn *c);
 
 void pop3d_reply(struct pop3d_conn *c, enum pop3d_reply r)
 {
@@ -48,12 +49,14 @@ void pop3d_session_close(struct pop3d_conn *c)
 	c->state = POP3D_S_CLOSED;
 	c->busy = 0;
 	buf_free(&c->in);
+	if (c->timer_busy)
+		ev_cancel_op(&c->sv->srv.loop, &c->timer_op);
 	netio_close(&c->io);
 }
 
 void pop3d_session_end(struct pop3d_conn *c, const char *why)
 {
-	if (c->state == POP3D_S_TRANS)
+	if (c->state == POP3D_S_TRANS && !c->updating)
 		log_info("logout user=<%s> client=%s retrieved=%u deleted=0 "
 		    "(%s: nothing deleted)", c->user, c->ip, c->retrieved, why);
 	c->state = POP3D_S_CLOSED;
@@ -73,16 +76,8 @@ void pop3d_conn_release(struct pop3d_conn *c)
 	buf_free(&c->in);
 	buf_free(&c->scratch);
 	free(c->rbuf);
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		sv->conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
-	sv->nconns--;
+	netsrv_conn_del(&sv->srv, &c->node);
 	free(c);
-	if (sv->stopping && sv->nconns == 0)
-		ev_stop(&sv->loop);
 }
 
 /* A user name for logs and the job: printable, bounded. */
@@ -115,16 +110,18 @@ static void start_login(struct pop3d_conn *c, const char *pass, size_t n)
 		pop3d_reply_err(c, POP3D_R_AUTH_LOCKOUT);
 		return;
 	}
+	c->busy = 1;
+	if (n > POP3D_PASS_MAX || memchr(pass, '\0', n) != NULL) {
+		login_failed(c);	/* never cut a password short */
+		return;
+	}
 	memset(&c->job, 0, sizeof(c->job));
 	c->job.kind = POP3D_JOB_LOGIN;
 	memcpy(c->job.user, c->user, sizeof(c->job.user));
-	if (n > POP3D_PASS_MAX)
-		n = POP3D_PASS_MAX;	/* cannot match: hashed as given */
 	memcpy(c->job.pass, pass, n);
 	c->job.mb = &c->mb;
 	c->job.done = login_done;
 	c->job_busy = 1;
-	c->busy = 1;
 	pop3d_workers_submit(&sv->workers, &c->job);
 }
 
@@ -159,7 +156,7 @@ static void login_failed(struct pop3d_conn *c)
 	}
 	c->timer_busy = 1;
 	c->timer_op.fn = on_fail_delay;
-	ev_timeout(&c->sv->loop, &c->timer_op, &c->timer_ts, delay * 1000);
+	ev_timeout(&c->sv->srv.loop, &c->timer_op, &c->timer_ts, delay * 1000);
 }
 
 static void login_done(struct pop3d_job *j)

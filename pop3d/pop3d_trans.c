@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void write_fmt(struct pop3d_conn *c, const char *fmt, ...)
@@ -80,34 +81,34 @@ static void cmd_stat(struct pop3d_conn *c)
 	write_fmt(c, "+OK %zu %llu\r\n", n, (unsigned long long)bytes);
 }
 
+/* "n size" or "n uidl", after prefix ("+OK " or nothing). */
+static void list_entry(struct pop3d_conn *c, const char *prefix, size_t i,
+    int uidl)
+{
+	const struct pop3d_msg *m = &c->mb.msg[i];
+
+	if (uidl)
+		write_fmt(c, "%s%zu %s\r\n", prefix, i + 1, m->uidl);
+	else
+		write_fmt(c, "%s%zu %llu\r\n", prefix, i + 1,
+		    (unsigned long long)m->wire);
+}
+
 /* LIST and UIDL: one message, or all that are not deleted. */
 static void cmd_list(struct pop3d_conn *c, const struct pop3d_cmd *cmd,
     int uidl)
 {
-	struct pop3d_msg *m;
 	size_t i;
 
 	if (cmd->arg != NULL) {
-		if ((m = msg_arg(c, cmd->arg, cmd->arglen, &i)) == NULL)
-			return;
-		if (uidl)
-			write_fmt(c, "+OK %zu %s\r\n", i + 1, m->uidl);
-		else
-			write_fmt(c, "+OK %zu %llu\r\n", i + 1,
-			    (unsigned long long)m->wire);
+		if (msg_arg(c, cmd->arg, cmd->arglen, &i) != NULL)
+			list_entry(c, "+OK ", i, uidl);
 		return;
 	}
 	pop3d_reply(c, POP3D_R_OK);
-	for (i = 0; i < c->mb.n; i++) {
-		m = &c->mb.msg[i];
-		if (m->deleted)
-			continue;
-		if (uidl)
-			write_fmt(c, "%zu %s\r\n", i + 1, m->uidl);
-		else
-			write_fmt(c, "%zu %llu\r\n", i + 1,
-			    (unsigned long long)m->wire);
-	}
+	for (i = 0; i < c->mb.n; i++)
+		if (!c->mb.msg[i].deleted)
+			list_entry(c, "", i, uidl);
 	netio_write(&c->io, ".\r\n", 3);
 }
 
@@ -123,7 +124,7 @@ static void read_next(struct pop3d_conn *c)
 	c->read_wait = 0;
 	c->read_busy = 1;
 	c->read_op.fn = on_read;
-	ev_read(&c->sv->loop, &c->read_op, c->rfd, c->rbuf, POP3D_READ_CHUNK,
+	ev_read(&c->sv->srv.loop, &c->read_op, c->rfd, c->rbuf, POP3D_READ_CHUNK,
 	    (long long)c->roff);
 }
 
@@ -170,8 +171,8 @@ static void on_read(struct ev_op *op, int res, unsigned flags)
 	netio_write(&c->io, c->scratch.data, c->scratch.len);
 	c->deadline = netio_now_ms() +
 	    (uint64_t)c->sv->conf->pop3_timeout * 1000;
-	if (c->wire.done) {
-		retr_end(c, 1);
+	if (c->wire.done || c->roff >= c->rsize) {
+		retr_end(c, c->wire.top >= 0);	/* no read just to see EOF */
 		return;
 	}
 	read_next(c);
@@ -188,6 +189,7 @@ static void cmd_retr(struct pop3d_conn *c, const struct pop3d_cmd *cmd,
     int is_top)
 {
 	unsigned long n, lines = 0;
+	struct stat st;
 	const char *sp;
 	struct pop3d_msg *m;
 	size_t idx;
@@ -208,8 +210,14 @@ static void cmd_retr(struct pop3d_conn *c, const struct pop3d_cmd *cmd,
 		pop3d_reply(c, POP3D_R_READ_FAILED);
 		return;
 	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		pop3d_reply(c, POP3D_R_READ_FAILED);
+		return;
+	}
 	c->rfd = fd;
 	c->roff = 0;
+	c->rsize = (uint64_t)st.st_size;	/* Maildir files never change */
 	c->rbuf = xmalloc(POP3D_READ_CHUNK);
 	buf_init(&c->scratch, 0);
 	pop3d_wire_init(&c->wire, is_top ? (long)lines : -1);
@@ -259,7 +267,6 @@ static void update_done(struct pop3d_job *j)
 		pop3d_reply(c, POP3D_R_UPDATE_FAILED);
 	else
 		write_fmt(c, "+OK bye (%u messages deleted)\r\n", c->deleted);
-	c->state = POP3D_S_AUTH;	/* no "connection lost" logout */
 	pop3d_session_close(c);
 }
 
@@ -272,6 +279,7 @@ static void cmd_quit(struct pop3d_conn *c)
 	c->job.done = update_done;
 	c->job_busy = 1;
 	c->busy = 1;
+	c->updating = 1;
 	pop3d_workers_submit(&c->sv->workers, &c->job);
 }
 

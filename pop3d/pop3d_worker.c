@@ -28,16 +28,24 @@ static void users_maybe_refresh(struct pop3d_workers *w)
 	uint64_t now = mono_s();
 	int rc;
 
+	/* Most logins skip the write lock, which would wait for the other
+	 * thread's password check. */
+	if (__atomic_load_n(&w->users_checked, __ATOMIC_ACQUIRE) == now &&
+	    !__atomic_load_n(&w->users_failed, __ATOMIC_ACQUIRE))
+		return;
 	pthread_rwlock_wrlock(&w->users_lock);
-	if (w->users == NULL) {
-		if (users_load(&w->users, w->users_path, err, sizeof(err)) < 0)
+	if (w->users == NULL || now != w->users_checked) {
+		if (w->users == NULL)
+			rc = users_load(&w->users, w->users_path, err,
+			    sizeof(err));
+		else
+			rc = users_refresh(&w->users, w->users_path, err,
+			    sizeof(err));
+		if (rc < 0 && !w->users_failed)	/* once, until it loads */
 			log_warn("users_file: %s", err);
-	} else if (now != w->users_checked) {
-		rc = users_refresh(&w->users, w->users_path, err, sizeof(err));
-		if (rc < 0)
-			log_warn("users_file: %s", err);
+		__atomic_store_n(&w->users_failed, rc < 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&w->users_checked, now, __ATOMIC_RELEASE);
 	}
-	w->users_checked = now;
 	pthread_rwlock_unlock(&w->users_lock);
 }
 

@@ -50,6 +50,7 @@ struct pop3d_workers {
 	pthread_rwlock_t users_lock;
 	struct users *users;
 	uint64_t users_checked;		/* s, monotonic */
+	int users_failed;		/* the last load failed (logged) */
 };
 
 /* Load the accounts, start the threads and the eventfd read.  0 or

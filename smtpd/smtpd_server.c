@@ -1,6 +1,7 @@
 /* smtpd_server: the worker's event loop; see smtpd_server.h.  A
  * connection is one allocation (struct smtpd_conn: I/O state + session)
- * on a list that the periodic tick walks to enforce deadlines.  It is
+ * on lib/netsrv's list, which the periodic tick walks to enforce
+ * deadlines (netsrv also owns the ring, listeners and signals).  It is
  * freed only from netio's done callback, i.e. once no op on the ring
  * refers to it.  Nothing here blocks: the only syscalls outside the ring
  * are getpeername/setsockopt on accept, close(2) and smtpd_local's stat
@@ -13,60 +14,40 @@
 #include "smtpd/smtpd_qclient.h"
 #include "smtpd/smtpd_reply.h"
 #include "lib/ev.h"
+#include "lib/netsrv.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 struct smtpd_server;
 
-struct smtpd_listener {
-	struct ev_op op;
-	struct smtpd_server *sv;
-	int fd;
-	int armed;
-};
-
 struct smtpd_conn {
 	struct netio io;
 	struct smtpd_session s;
 	struct smtpd_server *sv;
-	struct smtpd_conn *prev, *next;
+	struct netsrv_node node;	/* in sv->srv.conns */
 };
 
 struct smtpd_server {
+	struct netsrv srv;		/* ring, listeners, connections */
 	const struct conf *conf;
-	struct ev_loop loop;
-	struct ev_bufring br;
-	struct netio_sys ios;
 	struct smtpd_qclient qc;
 	struct smtpd_local local;	/* users and aliases tables */
-	struct smtpd_listener ls[SMTPD_LISTEN_MAX];
-	size_t nls;
-	struct smtpd_conn *conns;
-	unsigned nconns;
 	struct ev_op tick_op;
 	struct __kernel_timespec tick_ts;
-	struct ev_signal sig;
-	int stopping, forced, accept_paused;
+	int forced;
 	uint64_t stop_deadline;
 };
 
-static void on_accept(struct ev_op *op, int res, unsigned flags);
-
-static void arm_accept(struct smtpd_listener *l)
+static struct smtpd_server *server_of(struct netsrv *srv)
 {
-	if (l->armed || l->fd < 0 || l->sv->stopping || l->sv->accept_paused)
-		return;
-	l->op.fn = on_accept;
-	ev_accept(&l->sv->loop, &l->op, l->fd);
-	l->armed = 1;
+	return container_of(srv, struct smtpd_server, srv);
 }
 
 static void conn_input(struct netio *io, const char *p, size_t n)
@@ -87,16 +68,8 @@ static void conn_done(struct netio *io)
 	struct smtpd_server *sv = c->sv;
 
 	smtpd_proto_free(&c->s);
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		sv->conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
-	sv->nconns--;
+	netsrv_conn_del(&sv->srv, &c->node);
 	free(c);
-	if (sv->stopping && sv->nconns == 0)
-		ev_stop(&sv->loop);
 }
 
 static const struct netio_cb conn_cb = {
@@ -116,17 +89,14 @@ static void refuse(struct smtpd_server *sv, int fd)
 	close(fd);
 }
 
-static void conn_new(struct smtpd_server *sv, int fd)
+static void conn_new(struct netsrv *srv, int fd)
 {
+	struct smtpd_server *sv = server_of(srv);
 	struct sockaddr_storage ss;
 	struct smtpd_conn *c;
 	int one = 1;
 
-	if (sv->stopping) {
-		close(fd);
-		return;
-	}
-	if (sv->nconns >= sv->conf->smtpd_max_connections) {
+	if (srv->nconns >= sv->conf->smtpd_max_connections) {
 		log_warn("connection limit %u reached",
 		    sv->conf->smtpd_max_connections);
 		refuse(sv, fd);
@@ -145,80 +115,28 @@ static void conn_new(struct smtpd_server *sv, int fd)
 	c->s.io_ctx = &c->io;
 	c->s.sink = &smtpd_qclient_ops;
 	c->s.sink_ctx = &sv->qc;
-	c->next = sv->conns;
-	if (c->next != NULL)
-		c->next->prev = c;
-	sv->conns = c;
-	sv->nconns++;
-	netio_start(&c->io, &sv->ios, fd, &conn_cb);
+	netsrv_conn_add(srv, &c->node);
+	netio_start(&c->io, &srv->ios, fd, &conn_cb);
 	smtpd_proto_start(&c->s);
 }
 
-static void on_accept(struct ev_op *op, int res, unsigned flags)
-{
-	struct smtpd_listener *l = container_of(op, struct smtpd_listener, op);
-	struct smtpd_server *sv = l->sv;
-
-	if (!(flags & IORING_CQE_F_MORE))
-		l->armed = 0;
-	if (res >= 0) {
-		conn_new(sv, res);
-	} else if (res == -EMFILE || res == -ENFILE || res == -ENOMEM ||
-	    res == -ENOBUFS) {
-		if (!sv->accept_paused)
-			log_warn("accept: %s; pausing", strerror(-res));
-		sv->accept_paused = 1;	/* the tick re-arms */
-	} else if (res != -ECANCELED && res != -EINTR &&
-	    res != -ECONNABORTED) {
-		log_warn("accept: %s", strerror(-res));
-	}
-	if (sv->stopping && !l->armed && l->fd >= 0) {
-		close(l->fd);
-		l->fd = -1;
-	}
-	arm_accept(l);
-}
-
 /* Close what is idle, let transactions finish, stop listening. */
-static void begin_stop(struct smtpd_server *sv)
+static void begin_stop(struct netsrv *srv)
 {
-	struct smtpd_conn *c, *next;
+	struct smtpd_server *sv = server_of(srv);
+	struct netsrv_node *n, *next;
 
-	if (sv->stopping) {
+	if (!netsrv_stop_accepting(srv)) {
 		sv->stop_deadline = 0;	/* a second signal: now */
 		return;
 	}
-	sv->stopping = 1;
 	sv->stop_deadline = smtpd_now_ms() + SMTPD_STOP_GRACE_MS;
-	log_info("stopping (%u connections)", sv->nconns);
-	for (size_t i = 0; i < sv->nls; i++) {
-		if (sv->ls[i].armed) {
-			ev_cancel_op(&sv->loop, &sv->ls[i].op);
-		} else if (sv->ls[i].fd >= 0) {
-			close(sv->ls[i].fd);
-			sv->ls[i].fd = -1;
-		}
+	log_info("stopping (%u connections)", srv->nconns);
+	for (n = srv->conns; n != NULL; n = next) {
+		next = n->next;
+		smtpd_proto_shutdown(&container_of(n, struct smtpd_conn,
+		    node)->s, 0);
 	}
-	for (c = sv->conns; c != NULL; c = next) {
-		next = c->next;
-		smtpd_proto_shutdown(&c->s, 0);
-	}
-	if (sv->nconns == 0)
-		ev_stop(&sv->loop);
-}
-
-static void on_signal(struct ev_op *op, int res, unsigned flags)
-{
-	struct smtpd_server *sv = container_of(op, struct smtpd_server,
-	    sig.op);
-
-	(void)flags;
-	if (res == (int)sizeof(sv->sig.si) && (sv->sig.si.ssi_signo == SIGTERM ||
-	    sv->sig.si.ssi_signo == SIGINT))
-		begin_stop(sv);
-	else if (res < 0 && res != -EINTR && res != -EAGAIN)
-		fatalx("signalfd read: %s", strerror(-res));
-	ev_signal_read(&sv->loop, &sv->sig);
 }
 
 /* Every second: deadlines, stuck closes, the end of the grace period. */
@@ -226,19 +144,22 @@ static void on_tick(struct ev_op *op, int res, unsigned flags)
 {
 	struct smtpd_server *sv = container_of(op, struct smtpd_server,
 	    tick_op);
+	struct netsrv *srv = &sv->srv;
 	uint64_t now = smtpd_now_ms();
-	int force = sv->stopping && !sv->forced && now >= sv->stop_deadline;
-	struct smtpd_conn *c, *next;
+	int force = srv->stopping && !sv->forced && now >= sv->stop_deadline;
+	struct netsrv_node *n, *next;
 
 	(void)res;
 	(void)flags;
 	if (force) {
 		sv->forced = 1;
 		log_info("grace period over: closing %u connections",
-		    sv->nconns);
+		    srv->nconns);
 	}
-	for (c = sv->conns; c != NULL; c = next) {
-		next = c->next;
+	for (n = srv->conns; n != NULL; n = next) {
+		struct smtpd_conn *c = container_of(n, struct smtpd_conn, node);
+
+		next = n->next;
 		if (force)
 			smtpd_proto_shutdown(&c->s, 1);
 		else if (c->s.deadline != 0 && now >= c->s.deadline)
@@ -247,63 +168,32 @@ static void on_tick(struct ev_op *op, int res, unsigned flags)
 		    now >= c->io.close_deadline)
 			netio_abort(&c->io);
 	}
-	if (sv->accept_paused) {
-		sv->accept_paused = 0;
-		for (size_t i = 0; i < sv->nls; i++)
-			arm_accept(&sv->ls[i]);
-	}
-	ev_timeout(&sv->loop, &sv->tick_op, &sv->tick_ts,
-	    sv->stopping ? 100 : SMTPD_TICK_MS);
+	netsrv_resume_accepting(srv);
+	ev_timeout(&srv->loop, &sv->tick_op, &sv->tick_ts,
+	    srv->stopping ? 100 : SMTPD_TICK_MS);
 }
 
-static void before_sleep(struct ev_loop *loop, void *arg)
+/* After netio's flush: the queue-writer records of this turn. */
+static void before_sleep(struct netsrv *srv)
 {
-	struct smtpd_server *sv = arg;
-
-	(void)loop;
-	netio_flush_all(&sv->ios);
-	smtpd_qclient_flush(&sv->qc);
-}
-
-static void setup_signals(struct smtpd_server *sv)
-{
-	int rc;
-
-	if ((rc = ev_signal_open(&sv->sig, on_signal)) < 0)
-		fatalx("signalfd: %s", strerror(-rc));
-	ev_signal_read(&sv->loop, &sv->sig);
+	smtpd_qclient_flush(&server_of(srv)->qc);
 }
 
 static void setup(struct smtpd_server *sv, const struct conf *c,
     const int *fds, size_t nfds)
 {
-	int rc;
-
 	sv->conf = c;
 	smtpd_local_init(&sv->local, c);
-	if ((rc = ev_init(&sv->loop, SMTPD_RING_ENTRIES)) < 0)
-		fatalx("io_uring setup: %s", strerror(-rc));
-	if ((rc = ev_bufring_setup(&sv->loop, &sv->br, 0, SMTPD_RECV_BUFS,
-	    SMTPD_RECV_BUFSZ)) < 0)
-		fatalx("provided buffer ring: %s", strerror(-rc));
-	sv->ios.loop = &sv->loop;
-	sv->ios.br = &sv->br;
-	if (smtpd_qclient_init(&sv->qc, &sv->loop, c->state_dir) < 0)
+	sv->srv.accept = conn_new;
+	sv->srv.stop = begin_stop;
+	sv->srv.before_sleep = before_sleep;
+	netsrv_setup(&sv->srv, SMTPD_RING_ENTRIES, SMTPD_RECV_BUFS,
+	    SMTPD_RECV_BUFSZ, fds, nfds);
+	if (smtpd_qclient_init(&sv->qc, &sv->srv.loop, c->state_dir) < 0)
 		fatalx("state_dir too long for a socket path: %s",
 		    c->state_dir);
-	if (nfds > SMTPD_LISTEN_MAX)
-		fatalx("too many listening sockets (%zu)", nfds);
-	for (size_t i = 0; i < nfds; i++) {
-		sv->ls[i].sv = sv;
-		sv->ls[i].fd = fds[i];
-		arm_accept(&sv->ls[i]);
-	}
-	sv->nls = nfds;
-	setup_signals(sv);
 	sv->tick_op.fn = on_tick;
-	ev_timeout(&sv->loop, &sv->tick_op, &sv->tick_ts, SMTPD_TICK_MS);
-	sv->loop.before_sleep = before_sleep;
-	sv->loop.before_sleep_arg = sv;
+	ev_timeout(&sv->srv.loop, &sv->tick_op, &sv->tick_ts, SMTPD_TICK_MS);
 	smtpd_qclient_start(&sv->qc);
 }
 
@@ -316,7 +206,7 @@ int smtpd_server_run(const struct conf *c, const int *fds, size_t nfds)
 	setup(sv, c, fds, nfds);
 	log_info("ready: %zu listener(s), up to %u connections", nfds,
 	    c->smtpd_max_connections);
-	rc = ev_run(&sv->loop);
+	rc = ev_run(&sv->srv.loop);
 	smtpd_qclient_stop(&sv->qc);
 	smtpd_local_free(&sv->local);
 	if (rc < 0) {

@@ -11,6 +11,7 @@ import os
 import poplib
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -18,7 +19,7 @@ import time
 import unittest
 import warnings
 
-from mtatest import Mta, SLOW, free_port, is_root, scaled
+from mtatest import Mta, SLOW, free_port, is_root, scaled, wait_gone
 
 USER = "alice@localhost"
 PASSWORD = "s3cret pass"
@@ -59,10 +60,17 @@ def names():
 
 
 def sha512_hash(password):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import crypt     # noqa: PLC0415 - deprecated, still in Debian 12
-    return crypt.crypt(password, crypt.mksalt(crypt.METHOD_SHA512))
+    """A SHA-512-crypt ($6$) hash: Python's crypt module (Debian 12), else
+    openssl passwd -6 (crypt is gone from Python 3.13)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import crypt     # noqa: PLC0415
+        return crypt.crypt(password, crypt.mksalt(crypt.METHOD_SHA512))
+    except ImportError:
+        r = subprocess.run(["openssl", "passwd", "-6", "-stdin"], check=True,
+                           input=password.encode(), capture_output=True)
+        return r.stdout.decode().strip()
 
 
 class Raw:
@@ -115,6 +123,15 @@ class Raw:
 
 class Pop3Base(unittest.TestCase):
     conf = {}
+    mtactl_users = False    # users_file by mtactl (yescrypt, root:group_auth
+                            # 0640) instead of a $6$ line written here
+
+    @classmethod
+    def add_user(cls, user, password):
+        r = cls.m.ctl("user", "add", user, "--password-stdin",
+                      input=(password + "\n").encode())
+        if r.returncode != 0:
+            cls.m.fail("mtactl user add: %r" % r.stderr)
 
     @classmethod
     def setUpClass(cls):
@@ -126,10 +143,13 @@ class Pop3Base(unittest.TestCase):
         conf.update(cls.conf)
         cls.m = Mta(None, start=False, **conf)
         os.makedirs(cls.m.state_dir, exist_ok=True)
-        users = os.path.join(cls.m.state_dir, "users")
-        with open(users, "w") as f:
-            f.write("%s:%s\n" % (USER, sha512_hash(PASSWORD)))
-        os.chmod(users, 0o644)
+        if cls.mtactl_users:
+            cls.add_user(USER, PASSWORD)
+        else:
+            users = os.path.join(cls.m.state_dir, "users")
+            with open(users, "w") as f:
+                f.write("%s:%s\n" % (USER, sha512_hash(PASSWORD)))
+            os.chmod(users, 0o644)
         cls.maildir = os.path.join(cls.m.state_dir, "mail", "localhost", "alice",
                                    "Maildir")
         cls.fill()
@@ -138,7 +158,10 @@ class Pop3Base(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.m.cleanup()
+        try:
+            cls.m.stop()        # a clean SIGTERM exit, no sanitizer report
+        finally:
+            cls.m.cleanup()
 
     @classmethod
     def fill(cls, entries=None):
@@ -189,6 +212,28 @@ class Pop3Base(unittest.TestCase):
 
 
 class Pop3Commands(Pop3Base):
+    mtactl_users = True
+
+    def test_new_account_without_mailbox_is_empty(self):
+        """An account added while pop3d runs works at once; no Maildir yet
+        is an empty mailbox."""
+        self.add_user("bob@localhost", "bobs password")
+        time.sleep(1.1)         # users_file is checked at most once a second
+        p = poplib.POP3("127.0.0.1", self.pop_port, timeout=10 * SLOW)
+        self.addCleanup(p.close)
+        p.user("bob@localhost")
+        p.pass_("bobs password")
+        self.assertEqual(p.stat(), (0, 0))
+        self.assertEqual(p.list()[1], [])
+        self.assertIn(b"0 messages deleted", p.quit())
+
+    @unittest.skipUnless(is_root(), "privilege separation needs root")
+    def test_runs_as_user_local(self):
+        pid = self.m.pids("mta-pop3d")[0]
+        with open("/proc/%d/status" % pid) as f:
+            uids = [ln.split()[1:] for ln in f if ln.startswith("Uid:")][0]
+        self.assertEqual({int(u) for u in uids}, {pwd.getpwnam("mta-local").pw_uid})
+
     def test_capa(self):
         p = self.pop(login=False)
         capa = p.capa()
@@ -393,6 +438,10 @@ class Pop3Hostile(Pop3Base):
         self.assertTrue(r.line().startswith(b"-ERR"))
         self.assertTrue(r.line().startswith(b"-ERR"))
         self.assertTrue(r.line().startswith(b"-ERR"))
+        # A NUL must not cut the password short.
+        self.assertTrue(r.cmd("USER " + USER).startswith(b"+OK"))
+        self.assertEqual(r.cmd("PASS " + PASSWORD + "\0junk"),
+                         b"-ERR [AUTH] Authentication failed")
         self.assertTrue(r.cmd("USER " + USER).startswith(b"+OK"))
         self.assertTrue(r.cmd("PASS " + PASSWORD).startswith(b"+OK"))
         self.assertTrue(r.cmd("NOOP").startswith(b"+OK"))
@@ -490,3 +539,84 @@ class Pop3Timeout(Pop3Base):
         self.m.wait_log(r"logout user=<%s> client=127\.0\.0\.1 retrieved=0 "
                         r"deleted=0 \(idle timeout" % USER)
         self.assertEqual(len(self.files()), len(MESSAGES))
+
+
+def local_ip():
+    """A non-loopback address of this machine, or None."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.connect(("192.0.2.1", 9))     # no packet is sent
+        ip = s.getsockname()[0]
+        return None if ip.startswith("127.") else ip
+    except OSError:
+        return None
+    finally:
+        s.close()
+
+
+@unittest.skipUnless(local_ip(), "no non-loopback address")
+class Pop3NotLoopback(Pop3Base):
+    """Until STLS: no plaintext login from a non-loopback client."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.conf = dict(pop3_listen="%s:%d" % (local_ip(), free_port()))
+        super().setUpClass()
+
+    @classmethod
+    def wait_pop3(cls):
+        cls.pop_port = int(cls.conf["pop3_listen"].rsplit(":", 1)[1])
+        deadline = time.monotonic() + 10 * SLOW
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection((local_ip(), cls.pop_port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        cls.m.fail("pop3d never listened")
+
+    def test_plaintext_refused(self):
+        p = poplib.POP3(local_ip(), self.pop_port, timeout=10 * SLOW)
+        self.addCleanup(p.close)
+        capa = p.capa()
+        self.assertNotIn("USER", capa)
+        self.assertNotIn("SASL", capa)
+        self.assertIn("UIDL", capa)
+        want = (b"-ERR [AUTH] Plaintext authentication disallowed on "
+                b"non-secure connections")
+        for cmd in ("USER " + USER, "PASS x", "AUTH PLAIN AGEAYg=="):
+            with self.assertRaises(poplib.error_proto) as e:
+                p._shortcmd(cmd)
+            self.assertEqual(e.exception.args[0], want)
+        p.quit()
+
+
+class Pop3Shutdown(Pop3Base):
+    def test_reload_restarts_pop3d(self):
+        old = self.m.pids("mta-pop3d")
+        self.assertEqual(len(old), 1)
+        self.m.proc.send_signal(signal.SIGHUP)
+        new = self.m.wait_pids("mta-pop3d", exclude=old)
+        self.assertEqual(len(new), 1)
+        wait_gone(old, 10 * SLOW)
+        p = self.pop()
+        self.assertEqual(p.stat()[0], len(MESSAGES))
+        p.quit()
+
+    def test_sigterm_ends_sessions_without_update(self):
+        r = Raw(self.pop_port)
+        r.cmd("USER " + USER)
+        r.cmd("PASS " + PASSWORD)
+        self.assertTrue(r.cmd("DELE 1").startswith(b"+OK"))
+        idle = Raw(self.pop_port)           # one not logged in, too
+        t0 = time.monotonic()
+        self.m.stop()
+        self.assertLess(time.monotonic() - t0, 10 * SLOW)
+        self.assertTrue(r.closed())
+        self.assertIn(b"-ERR [SYS/TEMP] server shutting down", r.buf)
+        self.assertTrue(idle.closed())
+        r.close()
+        idle.close()
+        self.assertEqual(len(self.files()), len(MESSAGES))
+        self.assertRegex(self.m.log(), r"logout user=<%s> client=127\.0\.0\.1 "
+                         r"retrieved=0 deleted=0 \(shutdown" % USER)

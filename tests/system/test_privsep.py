@@ -2,13 +2,17 @@
 as mta-smtpd and cannot write (or create, or remove) spool files, the queue
 writer and the queue manager run as mta-queue and own the spool, the remote
 agents run as mta-remote with no access to the spool at all (they only
-reach run/agent.sock), and run/qmgr.sock is root's alone.  Started as an
+reach run/agent.sock), run/qmgr.sock is root's alone, and only the
+daemons that read users_file (smtpd, mta-local, mta-pop3d) get group_auth
+(mta-auth) as their one supplementary group.  Started as an
 ordinary user, everything runs as that user and the log says privilege
 separation is off."""
+import grp
 import os
 import pwd
 import socket
 import stat
+import subprocess
 import unittest
 
 from mtatest import Mta, MtaTestCase, is_root, proc_info, program
@@ -180,6 +184,46 @@ class Privsep(MtaTestCase):
         self.assertEqual(try_as(uid, gid, groups, [connect("qmgr.sock")]), CHILD_OK,
                          "mta-remote can connect to run/qmgr.sock")
         m.stop()
+
+    def test_users_file_readers_get_group_auth(self):
+        """smtpd (and mta-local, mta-pop3d) run with group_auth as their
+        only supplementary group and can read users_file (root:mta-auth
+        0640); the remote agents and the queue daemons cannot."""
+        try:
+            auth = grp.getgrnam("mta-auth").gr_gid
+        except KeyError:
+            self.fail("group mta-auth missing: run scripts/mkusers (scripts/deps) as root")
+        m = self.mta(remote_workers=1)
+        r = m.ctl("user", "add", "alice@localhost", "--password-stdin", input=b"pw\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        users = os.path.join(m.state_dir, "users")
+        st = os.stat(users)
+        self.assertEqual((st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)), (0, auth, 0o640))
+        readers = m.wait_pids("mta-smtpd") + m.pids("mta-local") + m.pids("mta-pop3d")
+        others = m.wait_pids("mta-remote") + m.wait_pids("mta-qmgr") + m.pids("mta-qwriter")
+
+        def read():
+            with open(users, "rb") as f:
+                f.read()
+        for pid in readers:
+            self.assertEqual(groups_of(pid), {auth}, "pid %d groups" % pid)
+            creds = proc_info(pid)[4][1], gids_of(pid)[1], groups_of(pid)
+            self.assertEqual(try_as(*creds, [read]), CHILD_WROTE,
+                             "pid %d cannot read users_file" % pid)
+        for pid in others:
+            self.assertNotIn(auth, groups_of(pid), "pid %d has mta-auth" % pid)
+            creds = proc_info(pid)[4][1], gids_of(pid)[1], groups_of(pid)
+            self.assertEqual(try_as(*creds, [read]), CHILD_OK,
+                             "pid %d can read users_file" % pid)
+        m.stop()
+
+    def test_missing_auth_group_stops_the_start(self):
+        m = Mta(self, start=False, group_auth="mta-no-such-group")
+        r = subprocess.run([program("mta-master"), "-F", "-c", m.conf_path],
+                           capture_output=True, timeout=30, env=m.env())
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(b"group_auth = mta-no-such-group: no such group", r.stderr)
+        self.assertIn(b"scripts/mkusers", r.stderr)
 
     def test_state_dir_and_config_under_a_private_directory(self):
         """A checkout under /root (0700): the daemon users cannot traverse

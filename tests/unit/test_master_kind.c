@@ -86,3 +86,24 @@ Test(master_kind, sockets_each_kind_connects_to)
 	cr_assert_str_eq(MTA_AGENT_SOCK, "agent.sock");
 	cr_assert_str_eq(MTA_QMGR_SOCK, "qmgr.sock");
 }
+
+Test(master_kind, pop3d_runs_as_local_on_pop3_listeners)
+{
+	struct master *m = fake_master(0);
+	const char *roles[MASTER_FDS_MAX];
+	struct master_users u;
+	int fds[MASTER_FDS_MAX];
+
+	memset(&u, 0, sizeof(u));
+	cr_assert_str_eq(master_kind_name(MASTER_POP3D), "mta-pop3d");
+	cr_assert_eq(master_kind_user(&u, MASTER_POP3D), &u.local,
+	    "the mailboxes belong to user_local");
+	cr_assert_null(master_kind_connects(MASTER_POP3D));
+	m->pop3.v[0].fd = 30;
+	m->pop3.v[1].fd = 31;
+	m->pop3.n = 2;
+	cr_assert_eq(master_kind_fds(m, MASTER_POP3D, fds, roles), 2);
+	cr_assert_eq(fds[1], 31);
+	cr_assert_str_eq(roles[0], MTA_FD_ROLE_POP3);
+	free(m);
+}

@@ -1,5 +1,7 @@
 /* Unit tests for master_privsep: the one drop path (as root, in a forked
- * child) and the user lookup's refusal when a daemon user is missing. */
+ * child, with and without the auth group), which kinds get group_auth,
+ * and the user lookup's refusal when a daemon user or the group is
+ * missing. */
 #include <criterion/criterion.h>
 
 #include "master/master.h"
@@ -215,4 +217,63 @@ Test(master_privsep, check_probes_the_named_socket)
 	snprintf(path, sizeof(path), "%s/run", dir);
 	rmdir(path);
 	rmdir(dir);
+}
+
+Test(master_privsep, drop_keeps_exactly_the_auth_group)
+{
+	struct master_user u;
+	gid_t auth = 54321;
+	char err[256];
+	int status;
+	pid_t pid;
+
+	if (geteuid() != 0 || user_nobody(&u) < 0)
+		cr_skip_test("needs root and user nobody");
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		gid_t g[4];
+
+		if (master_privsep_drop_groups(&u, &auth, 1, err,
+		    sizeof(err)) < 0)
+			_exit(1);
+		if (getgroups(4, g) != 1 || g[0] != auth)
+			_exit(2);
+		if (getuid() != u.uid || getgid() != u.gid || setgid(0) == 0)
+			_exit(3);
+		_exit(0);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert_eq(WEXITSTATUS(status), 0, "check %d", WEXITSTATUS(status));
+}
+
+Test(master_privsep, only_the_users_file_readers_get_group_auth)
+{
+	cr_assert(master_kind_reads_users(MASTER_SMTPD));
+	cr_assert(master_kind_reads_users(MASTER_LOCAL));
+	cr_assert(master_kind_reads_users(MASTER_POP3D));
+	cr_assert_not(master_kind_reads_users(MASTER_REMOTE));
+	cr_assert_not(master_kind_reads_users(MASTER_QWRITER));
+	cr_assert_not(master_kind_reads_users(MASTER_QMGR));
+}
+
+Test(master_privsep, missing_auth_group_says_how_to_create_it)
+{
+	struct conf *c = xcalloc(1, sizeof(*c));
+	struct master_users u;
+	char err[512];
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root");
+	conf_defaults(c);
+	if (getgrnam(c->group_auth) == NULL)
+		cr_skip_test("group %s missing: run scripts/mkusers",
+		    c->group_auth);
+	snprintf(c->group_auth, sizeof(c->group_auth), "mta-no-such-group");
+	cr_assert_eq(master_users_lookup(c, &u, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "group_auth = mta-no-such-group: no such group")
+	    != NULL, "%s", err);
+	cr_assert(strstr(err, "scripts/mkusers") != NULL, "%s", err);
+	conf_free(c);
+	free(c);
 }

@@ -1,0 +1,61 @@
+/* netsrv: the skeleton every TCP server process on the ring shares
+ * (mta-smtpd, mta-pop3d): the ring, the provided-buffer ring and netio's
+ * flush in before_sleep, the listeners (multishot accept, paused on
+ * EMFILE & co and re-armed from the owner's tick), the stop signals, and
+ * the list of live connections (ev_stop once stopping and none is left).
+ * The owner embeds struct netsrv and a struct netsrv_node per connection. */
+#ifndef LIB_NETSRV_H
+#define LIB_NETSRV_H
+#include <stddef.h>
+
+#include "lib/ev.h"
+#include "lib/netio.h"
+
+#define NETSRV_LISTEN_MAX 64
+
+struct netsrv;
+typedef void (*netsrv_accept_fn)(struct netsrv *s, int fd);
+typedef void (*netsrv_hook_fn)(struct netsrv *s);
+
+struct netsrv_listener {
+	struct ev_op op;
+	struct netsrv *srv;
+	int fd, armed;
+};
+
+/* Embedded in each connection; recover it with container_of. */
+struct netsrv_node {
+	struct netsrv_node *prev, *next;
+};
+
+struct netsrv {
+	struct ev_loop loop;
+	struct ev_bufring br;
+	struct netio_sys ios;
+	struct ev_signal sig;
+	struct netsrv_listener ls[NETSRV_LISTEN_MAX];
+	size_t nls;
+	struct netsrv_node *conns;
+	unsigned nconns;
+	int stopping, accept_paused;
+	netsrv_accept_fn accept;	/* a new connection's socket */
+	netsrv_hook_fn stop;		/* SIGTERM or SIGINT (again: again) */
+	netsrv_hook_fn before_sleep;	/* after netio's flush; may be NULL */
+};
+
+/* Set the callbacks first.  Ring, buffer ring, signalfd (before any
+ * thread starts) and armed listeners; fatal on error (start-up only). */
+void netsrv_setup(struct netsrv *s, unsigned entries, unsigned nbufs,
+    unsigned bufsz, const int *fds, size_t nfds);
+/* Stop accepting: every listener is cancelled or closed; sets stopping.
+ * Returns 1 the first time, 0 after. */
+int netsrv_stop_accepting(struct netsrv *s);
+/* Re-arm listeners paused by a lack of descriptors or memory (call it
+ * from the owner's periodic tick). */
+void netsrv_resume_accepting(struct netsrv *s);
+/* Link a new connection. */
+void netsrv_conn_add(struct netsrv *s, struct netsrv_node *n);
+/* Unlink a finished connection; once stopping and none is left, the
+ * loop stops. */
+void netsrv_conn_del(struct netsrv *s, struct netsrv_node *n);
+#endif
