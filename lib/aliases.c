@@ -7,42 +7,23 @@
 #include "lib/aliases_int.h"
 #include "lib/buf.h"
 #include "lib/mem.h"
+#include "lib/tabfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 struct al_parse {
-	const char *name;
-	unsigned line;
-	char *err;
-	size_t errlen;
+	struct tabfile tf;
 	struct al_entry *v;
 	size_t n, cap;
 	size_t tcap;		/* capacity of v[n - 1].targets */
 };
 
-static int al_fail_at(struct al_parse *p, unsigned line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int al_fail_at(struct al_parse *p, unsigned line, const char *fmt, ...)
-{
-	va_list ap;
-	int w = snprintf(p->err, p->errlen, "%s:%u: ", p->name, line);
-
-	if (w >= 0 && (size_t)w < p->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(p->err + w, p->errlen - (size_t)w, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
-#define al_fail(p, ...) al_fail_at((p), (p)->line, __VA_ARGS__)
+#define al_fail(p, ...) tabfile_fail(&(p)->tf, -EINVAL, __VA_ARGS__)
 
 int aliases_lower(const char *s, char *out, size_t outlen)
 {
@@ -169,8 +150,8 @@ static int al_targets(struct al_parse *p, const char *s, size_t n)
 static int al_close_entry(struct al_parse *p)
 {
 	if (p->n > 0 && p->v[p->n - 1].n == 0)
-		return al_fail_at(p, p->v[p->n - 1].line, "no targets for %s",
-		    p->v[p->n - 1].key);
+		return tabfile_fail_at(&p->tf, p->v[p->n - 1].line, -EINVAL,
+		    "no targets for %s", p->v[p->n - 1].key);
 	return 0;
 }
 
@@ -199,13 +180,14 @@ static int al_entry(struct al_parse *p, const char *s, size_t n)
 	memset(&p->v[p->n], 0, sizeof(p->v[0]));
 	aliases_lower(canon, canon, sizeof(canon));
 	p->v[p->n].key = xstrdup(canon);
-	p->v[p->n++].line = p->line;
+	p->v[p->n++].line = p->tf.line;
 	p->tcap = 0;
 	return al_targets(p, colon + 1, n - (size_t)(colon - s) - 1);
 }
 
-static int al_line(struct al_parse *p, const char *s, size_t n)
+static int al_line(struct tabfile *tf, const char *s, size_t n)
 {
+	struct al_parse *p = container_of(tf, struct al_parse, tf);
 	size_t i = 0;
 
 	while (i < n && (al_blank(s[i]) || s[i] == '\r'))
@@ -238,8 +220,9 @@ static int al_finish(struct al_parse *p)
 		if (strcmp(p->v[i - 1].key, p->v[i].key) == 0) {
 			const struct al_entry *x = &p->v[i - 1], *y = &p->v[i];
 
-			return al_fail_at(p, x->line > y->line ? x->line :
-			    y->line, "%s listed twice (also on line %u)",
+			return tabfile_fail_at(&p->tf, x->line > y->line ?
+			    x->line : y->line, -EINVAL,
+			    "%s listed twice (also on line %u)",
 			    x->key, x->line > y->line ? y->line : x->line);
 		}
 	return 0;
@@ -248,29 +231,12 @@ static int al_finish(struct al_parse *p)
 int aliases_parse(struct aliases **out, const char *name, const char *text,
     size_t len, char *err, size_t errlen)
 {
-	struct al_parse p = { .name = name, .err = err, .errlen = errlen };
-	size_t at = 0;
-	int rc = 0;
+	struct al_parse p = { .tf = { .name = name, .err = err,
+	    .errlen = errlen } };
+	int rc;
 
-	if (len > ALIASES_FILE_MAX) {
-		snprintf(err, errlen, "%s: larger than %u bytes", name,
-		    ALIASES_FILE_MAX);
-		return -EINVAL;
-	}
-	while (at < len && rc == 0) {
-		const char *s = text + at, *nl = memchr(s, '\n', len - at);
-		size_t n = nl ? (size_t)(nl - s) : len - at;
-
-		p.line++;
-		at += n + (nl ? 1 : 0);
-		if (n + 1 > ALIASES_LINE_MAX)
-			rc = al_fail(&p, "line longer than %u bytes",
-			    ALIASES_LINE_MAX);
-		else if (memchr(s, '\0', n) != NULL)
-			rc = al_fail(&p, "NUL byte");
-		else
-			rc = al_line(&p, s, n);
-	}
+	rc = tabfile_lines(&p.tf, text, len, ALIASES_FILE_MAX,
+	    ALIASES_LINE_MAX, al_line);
 	if (rc == 0)
 		rc = al_finish(&p);
 	if (rc < 0) {

@@ -7,39 +7,22 @@
 #include "lib/buf.h"
 #include "lib/mem.h"
 #include "lib/netaddr.h"
+#include "lib/tabfile.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <strings.h>
 #include <unistd.h>
 
 struct tp_parse {
-	const char *name;
-	unsigned line;
-	char *err;
-	size_t errlen;
+	struct tabfile tf;
 	struct transport_entry *v;
 	size_t n, cap;
 };
 
-static int tp_fail(struct tp_parse *p, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static int tp_fail(struct tp_parse *p, const char *fmt, ...)
-{
-	va_list ap;
-	int w = snprintf(p->err, p->errlen, "%s:%u: ", p->name, p->line);
-
-	if (w >= 0 && (size_t)w < p->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(p->err + w, p->errlen - (size_t)w, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
+#define tp_fail(p, ...) tabfile_fail(&(p)->tf, -EINVAL, __VA_ARGS__)
 
 static void tp_entries_free(struct transport_entry *v, size_t n)
 {
@@ -111,8 +94,9 @@ static int tp_value(struct tp_parse *p, struct transport_entry *e,
 	return 0;
 }
 
-static int tp_line(struct tp_parse *p, const char *s, size_t n)
+static int tp_line(struct tabfile *tf, const char *s, size_t n)
 {
+	struct tp_parse *p = container_of(tf, struct tp_parse, tf);
 	const char *hash = memchr(s, '#', n), *f[3];
 	struct transport_entry e;
 	size_t fl[3];
@@ -156,8 +140,8 @@ static int tp_finish(struct tp_parse *p)
 		qsort(p->v, p->n, sizeof(*p->v), tp_cmp);
 	for (size_t i = 1; i < p->n; i++)
 		if (strcmp(p->v[i - 1].key, p->v[i].key) == 0) {
-			snprintf(p->err, p->errlen, "%s: %s listed twice",
-			    p->name, p->v[i].key);
+			snprintf(p->tf.err, p->tf.errlen, "%s: %s listed twice",
+			    p->tf.name, p->v[i].key);
 			return -EINVAL;
 		}
 	return 0;
@@ -166,29 +150,12 @@ static int tp_finish(struct tp_parse *p)
 int transport_parse(struct transport *t, const char *name, const char *text,
     size_t len, char *err, size_t errlen)
 {
-	struct tp_parse p = { .name = name, .err = err, .errlen = errlen };
-	size_t at = 0;
-	int rc = 0;
+	struct tp_parse p = { .tf = { .name = name, .err = err,
+	    .errlen = errlen } };
+	int rc;
 
-	if (len > TRANSPORT_FILE_MAX) {
-		snprintf(err, errlen, "%s: larger than %u bytes", name,
-		    TRANSPORT_FILE_MAX);
-		return -EINVAL;
-	}
-	while (at < len && rc == 0) {
-		const char *s = text + at, *nl = memchr(s, '\n', len - at);
-		size_t n = nl ? (size_t)(nl - s) : len - at;
-
-		p.line++;
-		at += n + (nl ? 1 : 0);
-		if (n + 1 > TRANSPORT_LINE_MAX)
-			rc = tp_fail(&p, "line longer than %u bytes",
-			    TRANSPORT_LINE_MAX);
-		else if (memchr(s, '\0', n) != NULL)
-			rc = tp_fail(&p, "NUL byte");
-		else
-			rc = tp_line(&p, s, n);
-	}
+	rc = tabfile_lines(&p.tf, text, len, TRANSPORT_FILE_MAX,
+	    TRANSPORT_LINE_MAX, tp_line);
 	if (rc == 0)
 		rc = tp_finish(&p);
 	if (rc < 0) {

@@ -10,11 +10,11 @@
 #include "lib/fdio.h"
 #include "lib/maildir.h"
 #include "lib/mem.h"
+#include "lib/tabfile.h"
 
 #include <crypt.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -29,28 +29,11 @@ _Static_assert(USERS_PASSWORD_MAX < CRYPT_MAX_PASSPHRASE_SIZE,
     "libcrypt hashes shorter passwords only");
 
 struct users_parse {
-	const char *name;
-	unsigned line;
-	char *err;
-	size_t errlen;
+	struct tabfile tf;
 	struct users *u;
 };
 
-static int users_fail(struct users_parse *p, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static int users_fail(struct users_parse *p, const char *fmt, ...)
-{
-	va_list ap;
-	int w = snprintf(p->err, p->errlen, "%s:%u: ", p->name, p->line);
-
-	if (w >= 0 && (size_t)w < p->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(p->err + w, p->errlen - (size_t)w, fmt, ap);
-		va_end(ap);
-	}
-	return -EBADMSG;
-}
+#define users_fail(p, ...) tabfile_fail(&(p)->tf, -EBADMSG, __VA_ARGS__)
 
 static long long users_now_ms(void)
 {
@@ -173,7 +156,7 @@ static int users_entry(struct users_parse *p, size_t a, size_t alen,
 		u->v = xreallocarray(u->v, u->cap, sizeof(*u->v));
 	}
 	u->v[u->n] = (struct users_entry){ .addr = (uint32_t)a,
-	    .hash = (uint32_t)h, .line = p->line };
+	    .hash = (uint32_t)h, .line = p->tf.line };
 	users_table_put(u, u->n);
 	u->n++;
 	return 0;
@@ -212,7 +195,8 @@ static int users_line(struct users_parse *p, size_t off, size_t n)
 int users_parse(struct users **out, const char *name, const char *text,
     size_t len, char *err, size_t errlen)
 {
-	struct users_parse p = { .name = name, .err = err, .errlen = errlen };
+	struct users_parse p = { .tf = { .name = name, .err = err,
+	    .errlen = errlen } };
 	struct users *u;
 	size_t at = 0, max = 1;
 	int rc = 0;
@@ -237,13 +221,13 @@ int users_parse(struct users **out, const char *name, const char *text,
 		size_t n = nl ? (size_t)(nl - s) : len - at;
 		size_t full = n + (nl ? 1 : 0);
 
-		p.line++;
+		p.tf.line++;
 		if (n + 1 > USERS_LINE_MAX)
 			rc = users_fail(&p, "line longer than %u bytes",
 			    USERS_LINE_MAX);
 		else
 			rc = users_line(&p, at, n);
-		if (rc == 0 && u->n > 0 && u->v[u->n - 1].line == p.line) {
+		if (rc == 0 && u->n > 0 && u->v[u->n - 1].line == p.tf.line) {
 			u->v[u->n - 1].line_off = (uint32_t)at;
 			u->v[u->n - 1].line_len = (uint32_t)full;
 		}
