@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #define AGENT_DECODE_TRIES 3
+#define AGENT_READ_MAX (256u << 10)	/* smaller queue files are read */
 
 static int malformed(struct agent_job *j, const char *why)
 {
@@ -195,6 +196,46 @@ int agent_job_check(struct agent_job *j)
 	return j->bad ? -EINVAL : 0;
 }
 
+/* A small file's bytes into j->map (allocated), read again on each try:
+ * a status field the queue manager rewrites while it is read is torn in
+ * this copy, not in the file. */
+static int job_read(struct agent_job *j, int fd)
+{
+	size_t got = 0;
+
+	while (got < j->maplen) {
+		ssize_t n = pread(fd, (char *)j->map + got, j->maplen - got,
+		    (off_t)got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+/* The file's bytes in j->map.  A small file is read: copying a few KiB
+ * costs less than mapping it, since the munmap of every job shoots down
+ * the TLB on each CPU the ring's io-wq threads ran on.  A large one is
+ * mapped, not copied. */
+static int job_bytes(struct agent_job *j, int fd, size_t len)
+{
+	j->maplen = len;
+	if (len <= AGENT_READ_MAX) {
+		j->map = xmalloc(len);
+		return 0;
+	}
+	j->map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	if (j->map == MAP_FAILED) {
+		j->map = NULL;
+		return -1;
+	}
+	j->mapped = 1;
+	return 0;
+}
+
 int agent_job_load(struct agent_job *j, int fd)
 {
 	struct stat st;
@@ -203,14 +244,13 @@ int agent_job_load(struct agent_job *j, int fd)
 	j->fd = fd;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0)
 		return malformed(j, "queue file descriptor unusable");
-	j->maplen = (size_t)st.st_size;
-	j->map = mmap(NULL, j->maplen, PROT_READ, MAP_SHARED, fd, 0);
-	if (j->map == MAP_FAILED) {
-		j->map = NULL;
+	if (job_bytes(j, fd, (size_t)st.st_size) < 0)
 		return malformed(j, "cannot map the queue file");
-	}
-	for (int t = 0; t < AGENT_DECODE_TRIES && rc < 0; t++)
+	for (int t = 0; t < AGENT_DECODE_TRIES && rc < 0; t++) {
+		if (!j->mapped && job_read(j, fd) < 0)
+			return malformed(j, "cannot read the queue file");
 		rc = queue_file_decode(j->map, j->maplen, &j->msg);
+	}
 	if (rc < 0)
 		return malformed(j, "queue file does not decode");
 	j->decoded = 1;
@@ -272,9 +312,12 @@ void agent_job_encode(struct agent_job *j, struct buf *out)
 
 void agent_job_free(struct agent_job *j)
 {
-	if (j->map != NULL)
+	if (j->mapped)
 		munmap(j->map, j->maplen);
+	else
+		free(j->map);
 	j->map = NULL;
+	j->mapped = 0;
 	if (j->fd >= 0)
 		close(j->fd);
 	j->fd = -1;

@@ -37,8 +37,9 @@ struct agent_job {
 	char qid[QID_LEN + 1];		/* "" until known */
 	char nexthop[AGENT_HOP_MAX + 1];
 	int fd;				/* the queue file, -1 when closed */
-	void *map;
+	void *map;			/* the file's bytes: read or mapped */
 	size_t maplen;
+	int mapped;			/* map is an mmap, not a malloc */
 	struct queue_msg msg;
 	int decoded;
 	struct agent_rcpt *rcpts;
