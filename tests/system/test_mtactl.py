@@ -314,6 +314,39 @@ class ConfigErrors(MtaTestCase):
                 err = r.stderr.decode(errors="replace")
                 self.assertRegex(err, r"(?m)^%s:%d: \S" % (re.escape(path), line), err)
 
+    def test_check_reads_the_tables(self):
+        """transport_file, aliases_file and users_file are parsed as the
+        daemons would: a broken line is "file:line: why" and exit 2."""
+        m = Mta(self, start=False)
+        tables = {"transport_file": ("example.net [127.0.0.1]:2526\n",
+                                     "example.net\n"),
+                  "aliases_file": ("team: alice, bob@example.net\n",
+                                   "# ok\nteam alice\n"),
+                  "users_file": ("alice@localhost:$6$salt$" + "a" * 86 + "\n",
+                                 "\n\nalice@localhost:plaintext\n")}
+        for key, (good, bad) in tables.items():
+            path = os.path.join(m.top, key)
+            m.conf[key] = path
+        for key, (good, bad) in tables.items():
+            with open(m.conf[key], "w") as f:
+                f.write(good)
+        m.write_conf()
+        r = m.ctl("check")
+        self.assertEqual(r.returncode, 0, r)
+        for key in tables:
+            self.assertIn(("%s: ok" % m.conf[key]).encode(), r.stdout)
+        for key, (good, bad) in tables.items():
+            with self.subTest(key):
+                with open(m.conf[key], "w") as f:
+                    f.write(bad)
+                r = m.ctl("check")
+                self.assertEqual(r.returncode, 2, r)
+                line = bad.count("\n")
+                self.assertRegex(r.stderr.decode(), r"(?m)^%s:%d: \S"
+                                 % (re.escape(m.conf[key]), line))
+                with open(m.conf[key], "w") as f:
+                    f.write(good)
+
     def test_master_bad_config_exits_2(self):
         m = Mta(self, start=False)
         for name, text, line in BAD_CONFIGS[:3]:
