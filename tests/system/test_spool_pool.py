@@ -5,6 +5,7 @@ the second batch's queue files are the first batch's inodes.  Files over
 64 KiB are unlinked, never pooled; a pool file is never taken for mail,
 not even after a restart, and pool garbage is overwritten cleanly."""
 import os
+import time
 
 from mtatest import MtaTestCase
 from relayfix import (DEST_DOMAIN, Sink, make_message, message_id, relay_mta,
@@ -33,6 +34,10 @@ class SpoolPool(MtaTestCase):
                             else None, 20, "10 files in pool/", m.fail)
         # Hold the second batch so its files stay in incoming/ to look at.
         sink.stop()
+        # The writer found pool/ empty while the first batch was in flight
+        # and looks again only 100 ms later (POOL_RETRY_MS); meanwhile it
+        # creates files, as it should.  Let that window pass.
+        time.sleep(0.3)
         second, qids = self.relay(m, sink, "second", 5)
         reused = {os.stat(m.queue_path(q)).st_ino for q in qids
                   if m.queue_path(q) is not None}
