@@ -166,7 +166,8 @@ class BenchRunTest(unittest.TestCase):
         out = subprocess.run(
             [os.path.join(TOP, "bench", "run"), "--no-build", "--build", BUILD,
              "--scale", "0.002", "--idle", "20", "--fill", "200", "--no-write",
-             "--no-tools", "--workdir", os.environ.get("TMPDIR", "/tmp")],
+             "--no-tools", "--settle", "0",
+             "--workdir", os.environ.get("TMPDIR", "/tmp")],
             capture_output=True, text=True, timeout=300 * SLOW)
         self.assertEqual(out.returncode, 0, out.stdout[-2000:] + out.stderr[-2000:])
         self.assertIn("## Acceptance", out.stdout)
