@@ -460,12 +460,16 @@ class Mta:
         return out
 
     def pids(self, name):
-        """Live pids of one program (e.g. "mta-smtpd") of this instance."""
+        """Live pids of one program (e.g. "mta-smtpd") of this instance.  A
+        task whose parent is the same program is not one: LeakSanitizer's
+        exit-time tracer (SANITIZE=1), or a fork not yet exec'd."""
         res = []
         for p in self.daemon_pids():
             info = proc_info(p)
             if info and info[0] == name[:15] and info[1] != "Z":
-                res.append(p)
+                parent = proc_info(info[2])
+                if parent is None or parent[0] != info[0]:
+                    res.append(p)
         return res
 
     def wait_pids(self, name, count=1, exclude=(), timeout=None):
