@@ -11,6 +11,15 @@
 
 struct buf;
 
+enum loadgen_tls_mode {
+	LOADGEN_TLS_NONE,
+	LOADGEN_TLS_STARTTLS,	/* EHLO, STARTTLS, EHLO again over TLS */
+	LOADGEN_TLS_SMTPS,	/* implicit TLS from the first byte */
+};
+
+/* AUTH PLAIN's base64 of "\0user\0password" (RFC 4616, 255 + 255). */
+#define LOADGEN_AUTH_B64_MAX 700
+
 struct loadgen_opts {
 	const char *host;	/* target, from HOST:PORT */
 	const char *port;
@@ -28,6 +37,11 @@ struct loadgen_opts {
 	unsigned timeout;	/* seconds per network wait */
 	int json;
 	int no_pipelining;	/* lock-step even when PIPELINING is offered */
+	enum loadgen_tls_mode tls;	/* --tls starttls|smtps */
+	int tls_resume;		/* --tls-resume: reuse sessions (tickets) */
+	int handshake_only;	/* connect, TLS (+EHLO), QUIT; -m counts these */
+	/* --auth USER:PASSWORD as AUTH PLAIN's argument ("": no AUTH) */
+	char auth_b64[LOADGEN_AUTH_B64_MAX];
 };
 
 /* Parse argv into o; on error a message is in err (n bytes). 0, 1 for

@@ -12,7 +12,8 @@
 #include "bench/loadgen.h"
 
 enum { OPT_MPC = 256, OPT_FROM, OPT_TO, OPT_JSON, OPT_DOMAINS, OPT_HELO,
-	OPT_TIMEOUT, OPT_RATE, OPT_NO_PIPELINING };
+	OPT_TIMEOUT, OPT_RATE, OPT_NO_PIPELINING, OPT_TLS, OPT_TLS_RESUME,
+	OPT_HANDSHAKE_ONLY, OPT_AUTH };
 
 static const struct option longopts[] = {
 	{ "messages-per-connection", required_argument, NULL, OPT_MPC },
@@ -24,6 +25,10 @@ static const struct option longopts[] = {
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "rate", required_argument, NULL, OPT_RATE },
 	{ "no-pipelining", no_argument, NULL, OPT_NO_PIPELINING },
+	{ "tls", required_argument, NULL, OPT_TLS },
+	{ "tls-resume", no_argument, NULL, OPT_TLS_RESUME },
+	{ "handshake-only", no_argument, NULL, OPT_HANDSHAKE_ONLY },
+	{ "auth", required_argument, NULL, OPT_AUTH },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -47,8 +52,16 @@ void loadgen_args_usage(FILE *f)
 	    "  --timeout SEC per network wait (default 60)\n"
 	    "  --no-pipelining  one command per round trip even when the\n"
 	    "                server offers PIPELINING (as smtp-source does)\n"
-	    "  --json        print the results as one JSON object\n"
-	    "Not supported yet: --starttls, --auth (waiting on TLS support).\n",
+	    "  --tls starttls  EHLO, STARTTLS, EHLO again, then the messages\n"
+	    "  --tls smtps     implicit TLS from the first byte\n"
+	    "                (no certificate verification: a benchmark client)\n"
+	    "  --tls-resume  each new connection offers a session (ticket) an\n"
+	    "                earlier one got (default: full handshakes)\n"
+	    "  --handshake-only  per connection only the TLS handshake (and\n"
+	    "                EHLO with starttls), then QUIT; -m/-d count\n"
+	    "                connections; the rate is handshakes/s\n"
+	    "  --auth USER:PASSWORD  AUTH PLAIN after EHLO (after TLS)\n"
+	    "  --json        print the results as one JSON object\n",
 	    f);
 }
 
@@ -84,6 +97,71 @@ static int target(struct loadgen_opts *o, char *s, char *err, size_t n)
 	}
 	o->host = s;
 	o->port = colon + 1;
+	return 0;
+}
+
+/* RFC 4648 base64 of p[0..n) into out (NUL-terminated); -EINVAL if it
+ * does not fit in outlen. */
+static int b64(const unsigned char *p, size_t n, char *out, size_t outlen)
+{
+	static const char al[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i, o = 0;
+
+	if ((n + 2) / 3 * 4 + 1 > outlen)
+		return -EINVAL;
+	for (i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)p[i] << 16;
+
+		if (i + 1 < n)
+			v |= (unsigned)p[i + 1] << 8;
+		if (i + 2 < n)
+			v |= p[i + 2];
+		out[o++] = al[v >> 18 & 63];
+		out[o++] = al[v >> 12 & 63];
+		out[o++] = i + 1 < n ? al[v >> 6 & 63] : '=';
+		out[o++] = i + 2 < n ? al[v & 63] : '=';
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* --auth USER:PASSWORD into AUTH PLAIN's argument: "\0USER\0PASSWORD". */
+static int auth(struct loadgen_opts *o, const char *arg, char *err, size_t n)
+{
+	const char *colon = strchr(arg, ':');
+	unsigned char raw[2 + 255 + 255];
+	size_t ul, pl;
+
+	if (colon == NULL || colon == arg || strchr(arg, '\r') ||
+	    strchr(arg, '\n')) {
+		snprintf(err, n, "--auth: expected USER:PASSWORD");
+		return -EINVAL;
+	}
+	ul = (size_t)(colon - arg);
+	pl = strlen(colon + 1);
+	if (ul > 255 || pl > 255) {
+		snprintf(err, n, "--auth: user or password over 255 bytes");
+		return -EINVAL;
+	}
+	raw[0] = '\0';
+	memcpy(raw + 1, arg, ul);
+	raw[1 + ul] = '\0';
+	memcpy(raw + 2 + ul, colon + 1, pl);
+	return b64(raw, 2 + ul + pl, o->auth_b64, sizeof(o->auth_b64));
+}
+
+static int tls_mode(struct loadgen_opts *o, const char *arg, char *err,
+    size_t n)
+{
+	if (strcmp(arg, "starttls") == 0)
+		o->tls = LOADGEN_TLS_STARTTLS;
+	else if (strcmp(arg, "smtps") == 0)
+		o->tls = LOADGEN_TLS_SMTPS;
+	else {
+		snprintf(err, n, "--tls: expected starttls or smtps: %s", arg);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -133,6 +211,10 @@ static int option(struct loadgen_opts *o, int c, const char *arg, char *err,
 	case OPT_HELO: o->helo = arg; break;
 	case OPT_NO_PIPELINING: o->no_pipelining = 1; break;
 	case OPT_JSON: o->json = 1; break;
+	case OPT_TLS: rc = tls_mode(o, arg, err, n); break;
+	case OPT_TLS_RESUME: o->tls_resume = 1; break;
+	case OPT_HANDSHAKE_ONLY: o->handshake_only = 1; break;
+	case OPT_AUTH: rc = auth(o, arg, err, n); break;
 	default:
 		snprintf(err, n, "unknown option (see --help)");
 		rc = -EINVAL;
@@ -162,6 +244,14 @@ int loadgen_args_parse(struct loadgen_opts *o, int argc, char **argv,
 		o->messages = 0;
 	if (optind != argc - 1) {
 		snprintf(err, n, "expected one HOST:PORT (see --help)");
+		return -EINVAL;
+	}
+	if ((o->tls_resume || o->handshake_only) && o->tls == LOADGEN_TLS_NONE) {
+		snprintf(err, n, "--tls-resume/--handshake-only need --tls");
+		return -EINVAL;
+	}
+	if (o->handshake_only && o->rate) {
+		snprintf(err, n, "--handshake-only: not with --rate");
 		return -EINVAL;
 	}
 	if (strchr(o->from, '>') || strchr(o->to, '>') ||

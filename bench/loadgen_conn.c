@@ -1,42 +1,83 @@
 /* loadgen_conn: one SMTP client session of mta-loadgen on the ring:
  * connect, greeting, EHLO, then per message MAIL/RCPT.../DATA (one send
  * when the server offers PIPELINING), the dot-stuffed body, and QUIT.
+ * With --tls the session runs over lib/tls: the ring still receives and
+ * sends, raw bytes go through tls_input (plaintext into rbuf) and queued
+ * plaintext through tls_write (into wire) before each send; smtps starts
+ * TLS at connect, starttls after EHLO/STARTTLS (then EHLO again).
  * Called by loadgen_run; a slot is closed only when none of its ops is in
  * flight (shutdown + cancel, then wait for the last completion). */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/tls.h"
 #include "bench/loadgen_ctx.h"
 #include "bench/loadgen_msg.h"
+#include "bench/loadgen_tls.h"
 
 static void conn_close(struct loadgen_conn *c);
+static void conn_fail(struct loadgen_conn *c, int timeout);
 
 static void arm_recv(struct loadgen_conn *c)
 {
 	c->inflight++;
-	ev_recv(&c->ctx->loop, &c->op_recv, c->fd, c->rbuf + c->rlen,
-	    sizeof(c->rbuf) - c->rlen);
+	if (c->tls != NULL)
+		ev_recv(&c->ctx->loop, &c->op_recv, c->fd, c->tbuf,
+		    LOADGEN_TLS_RECV);
+	else
+		ev_recv(&c->ctx->loop, &c->op_recv, c->fd, c->rbuf + c->rlen,
+		    sizeof(c->rbuf) - c->rlen);
 }
 
-/* Send what is queued unless a send is already in flight. */
+/* TLS broke: a failed handshake counts on its own, then as any error. */
+static void tls_fail(struct loadgen_conn *c)
+{
+	if (c->tls == NULL || !tls_ready(c->tls))
+		c->ctx->st.tls_failed++;
+	conn_fail(c, 0);
+}
+
+/* Under TLS, queued plaintext becomes records in wire; the end-of-data
+ * mark follows it.  0, or -1 when TLS failed (the slot is closing). */
+static int seal(struct loadgen_conn *c)
+{
+	if (c->tls == NULL || c->wq.len == 0)
+		return 0;
+	if (tls_write(c->tls, c->wq.data, c->wq.len, &c->wire) < 0) {
+		tls_fail(c);
+		return -1;
+	}
+	buf_reset(&c->wq);
+	c->eod_wire |= c->eod_queued;
+	c->eod_queued = 0;
+	return 0;
+}
+
+/* Send what is queued (plaintext, or TLS records in wire) unless a send
+ * is already in flight. */
 static void kick(struct loadgen_conn *c)
 {
+	struct buf *src = c->tls != NULL ? &c->wire : &c->wq;
+	int *eod = c->tls != NULL ? &c->eod_wire : &c->eod_queued;
 	struct buf t;
 
-	if (c->sending || c->wq.len == 0 || c->state == LG_CLOSING)
+	if (c->state == LG_CLOSING || seal(c) < 0)
+		return;
+	if (c->sending || src->len == 0)
 		return;
 	t = c->wf;
-	c->wf = c->wq;
-	c->wq = t;
-	buf_reset(&c->wq);
-	c->eod_in_flight = c->eod_queued;
-	c->eod_queued = 0;
+	c->wf = *src;
+	*src = t;
+	buf_reset(src);
+	c->eod_in_flight = *eod;
+	*eod = 0;
 	c->sending = 1;
 	c->inflight++;
 	c->deadline = loadgen_now() + c->ctx->o->timeout * 1000000ULL;
@@ -190,6 +231,68 @@ static void ehlo_line(struct loadgen_conn *c, const char *line, size_t n)
 		c->pipelining = 1;
 }
 
+static void send_ehlo(struct loadgen_conn *c)
+{
+	c->state = LG_EHLO;
+	c->pipelining = 0;
+	if (buf_printf(&c->wq, "EHLO %s\r\n", c->ctx->o->helo) < 0)
+		panic("loadgen: EHLO");
+	kick(c);
+}
+
+/* Start the TLS session: at connect (smtps) or after STARTTLS's 220. */
+static void tls_begin(struct loadgen_conn *c)
+{
+	c->tls = loadgen_tls_session(c->ctx->tls_ctx, c->ctx->o->host);
+	if (c->tls == NULL || tls_start(c->tls, &c->wire) < 0)
+		return tls_fail(c);
+	kick(c);
+}
+
+/* The handshake completed: count it; starttls starts over with EHLO
+ * (smtps waits for the greeting, which comes encrypted). */
+static void tls_done(struct loadgen_conn *c)
+{
+	struct loadgen_stats *st = &c->ctx->st;
+
+	st->tls_handshakes++;
+	st->tls_resumed += tls_resumed(c->tls) != 0;
+	loadgen_samples_add(&st->hs, (uint32_t)(loadgen_now() - c->t_connect));
+	if (c->state == LG_HANDSHAKE)
+		send_ehlo(c);
+}
+
+/* --handshake-only: this connection's work is done. */
+static void handshake_ok(struct loadgen_conn *c)
+{
+	c->in_txn = 0;
+	c->msgs++;
+	c->ctx->st.ok++;
+	send_quit(c);
+}
+
+/* EHLO accepted: STARTTLS first, or AUTH, or the first message. */
+static void ehlo_ok(struct loadgen_conn *c)
+{
+	const struct loadgen_opts *o = c->ctx->o;
+
+	if (o->tls == LOADGEN_TLS_STARTTLS && c->tls == NULL) {
+		c->state = LG_STARTTLS;
+		queue(c, "STARTTLS\r\n", 10);
+		return kick(c);
+	}
+	if (o->handshake_only)
+		return handshake_ok(c);
+	loadgen_samples_add(&c->ctx->st.c250,
+	    (uint32_t)(loadgen_now() - c->t_connect));
+	if (o->auth_b64[0] == '\0')
+		return txn_start(c);
+	c->state = LG_AUTH;
+	if (buf_printf(&c->wq, "AUTH PLAIN %s\r\n", o->auth_b64) < 0)
+		panic("loadgen: AUTH");
+	kick(c);
+}
+
 /* One complete reply (its last line) in state c->state. */
 static void reply(struct loadgen_conn *c, int code)
 {
@@ -200,16 +303,24 @@ static void reply(struct loadgen_conn *c, int code)
 		loadgen_stats_reply(st, LOADGEN_ST_GREETING, code);
 		if (code != 220)
 			return send_quit(c);
-		c->state = LG_EHLO;
-		if (buf_printf(&c->wq, "EHLO %s\r\n", c->ctx->o->helo) < 0)
-			panic("loadgen: EHLO");
-		return kick(c);
+		if (c->ctx->o->handshake_only && c->tls != NULL)
+			return handshake_ok(c);		/* smtps */
+		return send_ehlo(c);
 	case LG_EHLO:
 		loadgen_stats_reply(st, LOADGEN_ST_EHLO, code);
 		if (code != 250)
 			return send_quit(c);
-		loadgen_samples_add(&st->c250,
-		    (uint32_t)(loadgen_now() - c->t_connect));
+		return ehlo_ok(c);
+	case LG_STARTTLS:
+		loadgen_stats_reply(st, LOADGEN_ST_STARTTLS, code);
+		if (code != 220)
+			return send_quit(c);
+		c->state = LG_HANDSHAKE;
+		return tls_begin(c);
+	case LG_AUTH:
+		loadgen_stats_reply(st, LOADGEN_ST_AUTH, code);
+		if (code != 235)
+			return send_quit(c);
 		return txn_start(c);
 	case LG_TXN:
 		return txn_reply(c, code);
@@ -229,7 +340,7 @@ static void parse(struct loadgen_conn *c)
 	size_t off = 0;
 	char *nl;
 
-	while (c->state != LG_CLOSING &&
+	while (c->state != LG_CLOSING && c->state != LG_HANDSHAKE &&
 	    (nl = memchr(c->rbuf + off, '\n', c->rlen - off)) != NULL) {
 		char *line = c->rbuf + off;
 		size_t n = (size_t)(nl - line) + 1;
@@ -249,8 +360,40 @@ static void parse(struct loadgen_conn *c)
 	}
 	memmove(c->rbuf, c->rbuf + off, c->rlen - off);
 	c->rlen -= off;
-	if (c->rlen == sizeof(c->rbuf))
-		c->rlen = 0;	/* a line longer than the buffer: drop it */
+	if (c->rlen == sizeof(c->rbuf) || c->state == LG_HANDSHAKE)
+		c->rlen = 0;	/* too long a line; or sent before TLS */
+}
+
+/* Decrypted bytes into rbuf, a bufferful at a time (parse empties it). */
+static void feed(struct loadgen_conn *c)
+{
+	while (c->plain.len > 0 && c->state != LG_CLOSING) {
+		size_t k = sizeof(c->rbuf) - c->rlen;
+
+		if (k > c->plain.len)
+			k = c->plain.len;
+		memcpy(c->rbuf + c->rlen, c->plain.data, k);
+		c->rlen += k;
+		buf_consume(&c->plain, k);
+		parse(c);
+	}
+}
+
+/* n raw bytes arrived in tbuf. */
+static void tls_recv(struct loadgen_conn *c, size_t n)
+{
+	int rc = tls_input(c->tls, c->tbuf, n, &c->plain, &c->wire);
+
+	if (rc == 1)
+		tls_done(c);
+	if (rc != -EPROTO)
+		feed(c);	/* -EPIPE: the 221 may precede close_notify */
+	if (rc < 0 && c->state != LG_CLOSING) {
+		if (rc == -EPIPE && c->state == LG_QUIT)
+			return conn_close(c);
+		return tls_fail(c);
+	}
+	kick(c);
 }
 
 /* Release the slot once nothing of it is on the ring. */
@@ -260,6 +403,8 @@ static void settle(struct loadgen_conn *c)
 		return;
 	close(c->fd);
 	c->fd = -1;
+	tls_free(c->tls);
+	c->tls = NULL;
 	c->state = LG_FREE;
 	loadgen_ctx_conn_done(c->ctx, c);
 }
@@ -268,6 +413,13 @@ static void conn_close(struct loadgen_conn *c)
 {
 	if (c->state == LG_CLOSING || c->state == LG_FREE)
 		return;
+	/* After 221: our close_notify marks the session cleanly ended, or
+	 * OpenSSL would not resume it (the server has closed already, so the
+	 * alert itself is not sent). */
+	if (c->state == LG_QUIT && c->tls != NULL && tls_ready(c->tls)) {
+		tls_close(c->tls, &c->wire);
+		buf_reset(&c->wire);
+	}
 	c->state = LG_CLOSING;
 	shutdown(c->fd, SHUT_RDWR);
 	if (c->inflight)
@@ -300,9 +452,13 @@ static void on_recv(struct ev_op *op, int res, unsigned flags)
 	if (res <= 0)
 		conn_fail(c, 0);
 	else if (c->state != LG_CLOSING) {
-		c->rlen += (size_t)res;
 		c->deadline = loadgen_now() + c->ctx->o->timeout * 1000000ULL;
-		parse(c);
+		if (c->tls != NULL)
+			tls_recv(c, (size_t)res);
+		else {
+			c->rlen += (size_t)res;
+			parse(c);
+		}
 		if (c->state != LG_CLOSING)
 			arm_recv(c);
 	}
@@ -347,7 +503,10 @@ static void on_connect(struct ev_op *op, int res, unsigned flags)
 		conn_fail(c, 0);
 	else if (c->state == LG_CONNECTING) {
 		c->state = LG_GREETING;
-		arm_recv(c);
+		if (c->ctx->o->tls == LOADGEN_TLS_SMTPS)
+			tls_begin(c);
+		if (c->state != LG_CLOSING)
+			arm_recv(c);
 	}
 	settle(c);
 }
@@ -370,10 +529,12 @@ void loadgen_conn_start(struct loadgen_conn *c, unsigned long seq)
 	c->msgs = 0;
 	c->rlen = 0;
 	c->pipelining = 0;
-	c->sending = c->eod_queued = c->eod_in_flight = 0;
+	c->sending = c->eod_queued = c->eod_in_flight = c->eod_wire = 0;
 	c->t_eod = 0;
 	buf_reset(&c->wq);
 	buf_reset(&c->wf);
+	buf_reset(&c->plain);
+	buf_reset(&c->wire);
 	c->t_connect = loadgen_now();
 	c->deadline = c->t_connect + ctx->o->timeout * 1000000ULL;
 	ctx->st.conns++;
@@ -407,4 +568,10 @@ void loadgen_conn_free(struct loadgen_conn *c)
 	buf_free(&c->wq);
 	buf_free(&c->wf);
 	buf_free(&c->msg);
+	buf_free(&c->plain);
+	buf_free(&c->wire);
+	tls_free(c->tls);
+	c->tls = NULL;
+	free(c->tbuf);
+	c->tbuf = NULL;
 }

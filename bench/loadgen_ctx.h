@@ -13,11 +13,14 @@
 #include "bench/loadgen_stats.h"
 
 enum loadgen_state {
-	LG_FREE, LG_CONNECTING, LG_GREETING, LG_EHLO, LG_TXN, LG_EOD,
-	LG_IDLE, LG_QUIT, LG_CLOSING
+	LG_FREE, LG_CONNECTING, LG_GREETING, LG_EHLO, LG_STARTTLS,
+	LG_HANDSHAKE, LG_AUTH, LG_TXN, LG_EOD, LG_IDLE, LG_QUIT, LG_CLOSING
 };
 
 struct loadgen_ctx;
+struct tls;
+
+#define LOADGEN_TLS_RECV 16384	/* raw TLS bytes per recv */
 
 struct loadgen_conn {
 	struct loadgen_ctx *ctx;
@@ -29,6 +32,11 @@ struct loadgen_conn {
 	size_t rlen;
 	struct buf wq, wf;		/* queued / in flight */
 	struct buf msg;			/* the stuffed message being sent */
+	struct tls *tls;		/* NULL: plaintext (so far) */
+	char *tbuf;			/* --tls: raw bytes received */
+	struct buf plain;		/* decrypted, not yet in rbuf */
+	struct buf wire;		/* encrypted, waiting for the send */
+	int eod_wire;			/* the end of data is in wire */
 	int sending, eod_queued, eod_in_flight;
 	int pipelining, in_txn, mail_ok;
 	int in_ready;			/* on ctx->ready (--rate) */
@@ -45,6 +53,7 @@ struct loadgen_ctx {
 	socklen_t addrlen;
 	struct loadgen_stats st;
 	struct loadgen_conn *conns;
+	void *tls_ctx;			/* --tls: the client SSL_CTX */
 	unsigned active;		/* slots not LG_FREE */
 	unsigned long claimed;		/* messages started */
 	uint64_t t_start, t_stop, t_end;	/* t_end: -d deadline */

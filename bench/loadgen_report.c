@@ -24,7 +24,8 @@ static void json_pct(FILE *f, const char *name, struct loadgen_samples *s)
 	    p.p90 / 1e3, p.p99 / 1e3, p.max / 1e3);
 }
 
-static void text(FILE *f, struct loadgen_stats *st, double secs)
+static void text(FILE *f, const struct loadgen_opts *o,
+    struct loadgen_stats *st, double secs)
 {
 	int s;
 
@@ -37,6 +38,12 @@ static void text(FILE *f, struct loadgen_stats *st, double secs)
 	if (st->backlog_max)
 		fprintf(f, "rate: at most %lu messages started late "
 		    "(all -c connections busy)\n", st->backlog_max);
+	if (o->tls != LOADGEN_TLS_NONE) {
+		fprintf(f, "tls: %lu handshakes (%lu resumed), %.1f/s, "
+		    "%lu failed\n", st->tls_handshakes, st->tls_resumed,
+		    st->tls_handshakes / secs, st->tls_failed);
+		text_pct(f, "connect to TLS up:", &st->hs);
+	}
 	text_pct(f, "end-of-data to reply:", &st->eod);
 	text_pct(f, "connect to first 250:", &st->c250);
 	fprintf(f, "replies     2xx    3xx    4xx    5xx  other\n");
@@ -47,7 +54,8 @@ static void text(FILE *f, struct loadgen_stats *st, double secs)
 		    st->replies[s][0] + st->replies[s][1]);
 }
 
-static void json(FILE *f, struct loadgen_stats *st, double secs)
+static void json(FILE *f, const struct loadgen_opts *o,
+    struct loadgen_stats *st, double secs)
 {
 	int s;
 
@@ -61,7 +69,15 @@ static void json(FILE *f, struct loadgen_stats *st, double secs)
 	json_pct(f, "eod", &st->eod);
 	fputc(',', f);
 	json_pct(f, "connect_to_250", &st->c250);
-	fputs("},\"replies\":{", f);
+	fputc(',', f);
+	json_pct(f, "handshake", &st->hs);
+	fprintf(f, "},\"tls\":{\"mode\":\"%s\",\"resume\":%s,"
+	    "\"handshakes\":%lu,\"resumed\":%lu,\"failed\":%lu,"
+	    "\"handshakes_per_s\":%.1f},\"replies\":{",
+	    o->tls == LOADGEN_TLS_STARTTLS ? "starttls" :
+	    o->tls == LOADGEN_TLS_SMTPS ? "smtps" : "none",
+	    o->tls_resume ? "true" : "false", st->tls_handshakes,
+	    st->tls_resumed, st->tls_failed, st->tls_handshakes / secs);
 	for (s = 0; s < LOADGEN_ST_COUNT; s++)
 		fprintf(f, "%s\"%s\":{\"2xx\":%lu,\"3xx\":%lu,\"4xx\":%lu,"
 		    "\"5xx\":%lu,\"other\":%lu}", s ? "," : "",
@@ -77,8 +93,8 @@ void loadgen_report(FILE *f, const struct loadgen_opts *o,
 	if (secs <= 0)
 		secs = 1e-6;
 	if (o->json)
-		json(f, st, secs);
+		json(f, o, st, secs);
 	else
-		text(f, st, secs);
+		text(f, o, st, secs);
 	fflush(f);
 }

@@ -16,6 +16,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "bench/loadgen_ctx.h"
+#include "bench/loadgen_tls.h"
 
 uint64_t loadgen_now(void)
 {
@@ -209,6 +210,9 @@ static void setup(struct loadgen_ctx *ctx, const struct loadgen_opts *o)
 	ctx->op_rate.fn = on_rate;
 	if (o->rate)
 		ctx->ready = xcalloc(o->conns, sizeof(*ctx->ready));
+	if (o->tls != LOADGEN_TLS_NONE &&
+	    (ctx->tls_ctx = loadgen_tls_ctx_new(o->tls_resume)) == NULL)
+		fatalx("TLS: cannot make a client context");
 }
 
 int loadgen_run(const struct loadgen_opts *o)
@@ -227,6 +231,10 @@ int loadgen_run(const struct loadgen_opts *o)
 		buf_init(&c->wq, 0);
 		buf_init(&c->wf, 0);
 		buf_init(&c->msg, 0);
+		buf_init(&c->plain, 0);
+		buf_init(&c->wire, 0);
+		if (o->tls != LOADGEN_TLS_NONE)
+			c->tbuf = xmalloc(LOADGEN_TLS_RECV);
 		if (o->rate) {
 			c->in_ready = 1;
 			ctx->ready[ctx->nready++] = c;
@@ -253,6 +261,8 @@ int loadgen_run(const struct loadgen_opts *o)
 	buf_free(&ctx->scratch);
 	loadgen_samples_free(&ctx->st.eod);
 	loadgen_samples_free(&ctx->st.c250);
+	loadgen_samples_free(&ctx->st.hs);
+	loadgen_tls_ctx_free(ctx->tls_ctx);
 	free(ctx->conns);
 	free(ctx->ready);
 	free(ctx);

@@ -8,7 +8,8 @@
 #include "bench/loadgen_stats.h"
 
 const char *const loadgen_stage_names[LOADGEN_ST_COUNT] = {
-	"greeting", "ehlo", "mail", "rcpt", "data", "eod", "quit",
+	"greeting", "ehlo", "starttls", "auth", "mail", "rcpt", "data", "eod",
+	"quit",
 };
 
 void loadgen_samples_add(struct loadgen_samples *s, uint32_t us)
@@ -67,7 +68,7 @@ int loadgen_stats_failed(const struct loadgen_stats *st)
 {
 	int s;
 
-	if (st->conn_errors || st->conn_timeouts)
+	if (st->conn_errors || st->conn_timeouts || st->tls_failed)
 		return 1;
 	for (s = 0; s < LOADGEN_ST_COUNT; s++) {
 		if (s == LOADGEN_ST_QUIT)

@@ -8,8 +8,9 @@
 #include <stdint.h>
 
 enum loadgen_stage {
-	LOADGEN_ST_GREETING, LOADGEN_ST_EHLO, LOADGEN_ST_MAIL, LOADGEN_ST_RCPT,
-	LOADGEN_ST_DATA, LOADGEN_ST_EOD, LOADGEN_ST_QUIT, LOADGEN_ST_COUNT
+	LOADGEN_ST_GREETING, LOADGEN_ST_EHLO, LOADGEN_ST_STARTTLS,
+	LOADGEN_ST_AUTH, LOADGEN_ST_MAIL, LOADGEN_ST_RCPT, LOADGEN_ST_DATA,
+	LOADGEN_ST_EOD, LOADGEN_ST_QUIT, LOADGEN_ST_COUNT
 };
 
 struct loadgen_samples {
@@ -25,11 +26,13 @@ struct loadgen_pct {
 struct loadgen_stats {
 	struct loadgen_samples eod;	/* end-of-data to its reply */
 	struct loadgen_samples c250;	/* connect to the first 250 */
+	struct loadgen_samples hs;	/* connect to the TLS handshake's end */
 	unsigned long replies[LOADGEN_ST_COUNT][6];	/* class 0..5 */
 	unsigned long conn_errors, conn_timeouts, conns;
 	unsigned long sent, ok, failed;	/* messages */
 	unsigned long long bytes;	/* message bytes accepted */
 	unsigned long backlog_max;	/* --rate: most messages overdue */
+	unsigned long tls_handshakes, tls_resumed, tls_failed;
 };
 
 /* Stage names for reports, indexed by enum loadgen_stage. */

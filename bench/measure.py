@@ -141,9 +141,10 @@ def smtp_source(port, conns, msgs, size=5120, rcpts=1, per_conn=False,
 
 
 def loadgen(bindir, port, conns, msgs, size=5120, rcpts=1, per_conn=1,
-            domains=0, timeout=900, pipelining=True, to=RCPT):
-    """Run mta-loadgen; (elapsed, its CPU seconds, its JSON report).
-    Raises if any message was refused."""
+            domains=0, timeout=900, pipelining=True, to=RCPT, extra=()):
+    """Run mta-loadgen (extra: more of its options, e.g. --tls smtps);
+    (elapsed, its CPU seconds, its JSON report).  Raises if it fails (a
+    message refused)."""
     import json
     cmd = [os.path.join(bindir, "mta-loadgen"), "-c", str(conns), "-m", str(msgs),
            "-s", str(size), "-r", str(rcpts), "--from", "load@bench.test",
@@ -152,6 +153,7 @@ def loadgen(bindir, port, conns, msgs, size=5120, rcpts=1, per_conn=1,
         cmd += ["--domains", str(domains)]
     if not pipelining:
         cmd += ["--no-pipelining"]
+    cmd += list(extra)
     cmd.append("127.0.0.1:%d" % port)
     cpu0 = children_cpu()
     secs, out = run_timed(cmd, timeout)

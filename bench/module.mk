@@ -14,5 +14,6 @@ $(BIN)/mta-sink: $(BUILD)/bench/sink_main.o $(BENCH_AR) $(SMTPD_AR) $(LIBMTA)
 endif
 ifneq ($(wildcard bench/loadgen_main.c),)
 PROGRAMS += $(BIN)/mta-loadgen
+PROG_LIBS_mta-loadgen := -lssl -lcrypto
 $(BIN)/mta-loadgen: $(BUILD)/bench/loadgen_main.o $(BENCH_AR) $(LIBMTA)
 endif

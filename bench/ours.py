@@ -12,9 +12,10 @@ class OurMTA:
     name = "mta"
 
     def __init__(self, workdir, port, sink_port, build="build", extra="",
-                 pop3_port=None):
+                 pop3_port=None, smtps_port=None):
         self.dir = os.path.join(workdir, "mta")
         self.pop3_port = pop3_port
+        self.smtps_port = smtps_port
         self.port = port
         self.sink_port = sink_port
         self.bin = os.path.join(TOP, build, "bin")
@@ -32,10 +33,11 @@ class OurMTA:
             f.write("hostname = mta.bench.test\n"
                     "state_dir = %s/var\n"
                     "smtp_listen = 127.0.0.1:%d\n"
-                    "submission_listen =\nsmtps_listen =\n"
+                    "submission_listen =\nsmtps_listen = %s\n"
                     "pop3_listen = %s\npop3s_listen =\n"
                     "relayhost = [127.0.0.1]:%d\n%s"
                     % (self.dir, self.port,
+                       "127.0.0.1:%d" % self.smtps_port if self.smtps_port else "",
                        "127.0.0.1:%d" % self.pop3_port if self.pop3_port else "",
                        self.sink_port, self.extra))
         self.log = open(os.path.join(self.dir, "mta.log"), "ab")

@@ -49,6 +49,52 @@ smtpd_client_recipient_rate_limit = 0
 message_size_limit = 52428800
 {transport}
 {maildir}
+{tls}
+"""
+
+# With tls=: STARTTLS offered on the relay port; the smtps service
+# (master.cf) requires AUTH, checked by a private Dovecot auth service
+# (DOVECOT_AUTH_CONF) listening on {d}/queue/private/auth.
+TLS_CF = """\
+smtpd_tls_cert_file = {cert}
+smtpd_tls_key_file = {key}
+smtpd_tls_security_level = may
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = private/auth
+"""
+
+SMTPS_SERVICE = """\
+127.0.0.1:{port} inet n - n - - smtpd
+  -o smtpd_tls_wrappermode=yes
+  -o smtpd_sasl_auth_enable=yes
+  -o smtpd_recipient_restrictions=permit_sasl_authenticated,reject
+"""
+
+DOVECOT_AUTH_CONF = """\
+protocols = none
+base_dir = {d}/dovecot-run
+state_dir = {d}/dovecot-state
+log_path = {d}/dovecot.log
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+default_login_user = dovenull
+default_internal_user = dovecot
+passdb {{
+  driver = passwd-file
+  args = scheme=SHA512-CRYPT {d}/sasl-passwd
+}}
+userdb {{
+  driver = static
+  args = uid=65534 gid=65534 home=/nonexistent
+}}
+service auth {{
+  unix_listener {d}/queue/private/auth {{
+    mode = 0660
+    user = postfix
+    group = postfix
+  }}
+}}
 """
 
 MAILDIR_DOMAIN = "bench.local"
@@ -80,17 +126,21 @@ class PostfixPeer:
     name = "postfix"
 
     def __init__(self, workdir, port, sink_port, hold=False, transport=None,
-                 maildir=None):
+                 maildir=None, tls=None):
         """hold: accept durably and keep every message in the hold queue
         (acceptance only, like ours before delivery exists); otherwise
         relay everything to the sink.  maildir: (users, uid, gid): deliver
-        user@MAILDIR_DOMAIN for each of users to its Maildir as uid:gid."""
+        user@MAILDIR_DOMAIN for each of users to its Maildir as uid:gid.
+        tls: {"cert", "key", "smtps_port"}: STARTTLS and an smtps service
+        with AUTH (start the SASL side with sasl_start after start)."""
         self.dir = os.path.join(workdir, "postfix")
         self.port = port
         self.sink_port = sink_port
         self.hold = hold
         self.transport = transport
         self.maildir = maildir
+        self.tls = tls
+        self.sasl = None
 
     def maildir_path(self, user):
         """The Maildir virtual(8) delivers user@MAILDIR_DOMAIN to."""
@@ -123,6 +173,8 @@ class PostfixPeer:
                 out.append(line)
         if not any(l.startswith("postlog") for l in out):
             out.append("postlog unix-dgram n - n - 1 postlogd\n")
+        if self.tls:
+            out.append(SMTPS_SERVICE.format(port=self.tls["smtps_port"]))
         return "".join(out)
 
     def start(self):
@@ -140,7 +192,8 @@ class PostfixPeer:
                 transport="transport_maps = texthash:%s" % self.transport
                 if self.transport else "",
                 client_restrictions="check_client_access static:HOLD"
-                if self.hold else "", maildir=self._maildir_cf()))
+                if self.hold else "", maildir=self._maildir_cf(),
+                tls=TLS_CF.format(**self.tls) if self.tls else ""))
         with open(os.path.join(self.dir, "master.cf"), "w") as f:
             f.write(self._master_cf())
         shutil.chown(os.path.join(self.dir, "data"), "postfix", "postfix")
@@ -170,7 +223,37 @@ class PostfixPeer:
                 n += len(files)
         return n
 
+    def sasl_start(self, user, crypt_hash):
+        """The smtps service's AUTH: a private Dovecot auth service that
+        knows user with crypt_hash (SHA-512-crypt)."""
+        for sub in ("dovecot-run", "dovecot-state"):
+            os.makedirs(os.path.join(self.dir, sub), exist_ok=True)
+        passwd = os.path.join(self.dir, "sasl-passwd")
+        with open(passwd, "w") as f:
+            f.write("%s:{SHA512-CRYPT}%s\n" % (user, crypt_hash))
+        os.chmod(passwd, 0o600)
+        shutil.chown(passwd, "dovecot")     # its auth process reads it
+        conf = os.path.join(self.dir, "dovecot-auth.conf")
+        with open(conf, "w") as f:
+            f.write(DOVECOT_AUTH_CONF.format(d=self.dir))
+        sock = os.path.join(self.dir, "queue", "private", "auth")
+        if os.path.exists(sock):
+            os.unlink(sock)             # a stale one from the last start
+        self.sasl = subprocess.Popen(["dovecot", "-F", "-c", conf],
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        for _ in range(200):
+            if os.path.exists(sock):
+                return
+            time.sleep(0.05)
+        raise RuntimeError("dovecot auth did not start; see %s/dovecot.log"
+                           % self.dir)
+
     def stop(self):
+        if self.sasl is not None and self.sasl.poll() is None:
+            self.sasl.terminate()
+            self.sasl.wait(30)
+        self.sasl = None
         subprocess.run(["postfix", "-c", self.dir, "stop"], check=False,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(0.5)

@@ -124,7 +124,7 @@ def tools_table(tools, agree):
     return out
 
 
-def render(results, tools, agree, args, relaying, plot, mbox=None):
+def render(results, tools, agree, args, relaying, plot, mbox=None, tls=None):
     ours, peer = results.get("mta"), results.get("postfix")
     lines = header(args, relaying, smtp=bool(ours))
     if ours:
@@ -133,6 +133,8 @@ def render(results, tools, agree, args, relaying, plot, mbox=None):
         lines += local_table(mbox["local"])
     if mbox and "pop3" in mbox:
         lines += pop3_table(mbox["pop3"])
+    if tls:
+        lines += tls_table(tls)
     if tools:
         lines += tools_table(tools, agree)
     if plot:
@@ -255,3 +257,105 @@ def pop3_table(pop3):
     out.append("| RETR sizes unlike LIST / files left after DELE | %s | %s | |"
                % (_skip_or(a, "%s", check), _skip_or(b, "%s", check)))
     return out + _skips((("mta", a), ("dovecot", b)))
+
+
+
+def _tls_value(r, key):
+    """One side's TLS figure at key (part, mode[, index]): the number,
+    "skipped", or None when that side was not measured."""
+    if r is None:
+        return None
+    if "skipped" in r:
+        return "skipped"
+    v = r.get(key[0], {}).get(key[1])
+    if v is None:
+        return None
+    if isinstance(v, dict):
+        return "skipped"
+    return v[key[2] if len(key) > 2 else 0]
+
+
+def _tls_rows():
+    """(label, key, format, lower is better) for every row of the table."""
+    rows = []
+    for m, name in (("smtps", "smtps (AUTH) acceptance"),
+                    ("starttls", "STARTTLS acceptance"),
+                    ("smtps10", "smtps (AUTH) acceptance, 10 messages per"
+                     " connection")):
+        rows += [("%s: msg/s" % name, ("accept", m), "%.0f", False),
+                 ("%s: CPU ms/msg" % name, ("accept", m, 1), "%.3f", True)]
+    for m, name in (("smtps", "smtps"), ("starttls", "STARTTLS")):
+        rows += [("%s handshakes/s (full)" % name, ("hs", m), "%.0f", False),
+                 ("%s: CPU ms per full handshake" % name, ("hs", m, 1), "%.3f",
+                  True),
+                 ("%s handshakes/s (resumed, tickets)" % name,
+                  ("hs_resumed", m), "%.0f", False)]
+    for m, name in (("plain", "plaintext"), ("smtps", "smtps"),
+                    ("starttls", "STARTTLS")):
+        rows += [("idle %s session: KiB RSS per connection" % name,
+                  ("idle", m), "%.1f", True),
+                 ("idle %s session: KiB PSS per connection" % name,
+                  ("idle", m, 1), "%.1f", True)]
+    return rows
+
+
+def _tls_adds(r):
+    """"smtps / STARTTLS" KiB RSS that TLS adds per idle connection."""
+    if r is None or "skipped" in r:
+        return "-"
+    i = r["idle"]
+    if not all(isinstance(i.get(k), tuple) for k in ("plain", "smtps", "starttls")):
+        return "-"
+    return "%.1f / %.1f" % (i["smtps"][0] - i["plain"][0],
+                            i["starttls"][0] - i["plain"][0])
+
+
+def _tls_skips(a, b):
+    notes = []
+    for who, r in (("mta", a), ("postfix", b)):
+        if r is None:
+            continue
+        if "skipped" in r:
+            notes.append("%s: %s" % (who, r["skipped"]))
+            continue
+        for part in ("idle", "hs", "hs_resumed", "accept"):
+            for m, v in r.get(part, {}).items():
+                if isinstance(v, dict) and "skipped" in v:
+                    notes.append("%s %s %s: %s" % (who, part, m, v["skipped"]))
+    return ["", "Skipped: " + "; ".join(notes)] if notes else []
+
+
+def tls_table(tls):
+    """## TLS: ours and Postfix, one certificate, same run."""
+    a, b = tls.get("mta"), tls.get("postfix")
+    n = lambda r: r.get("idle_n", "-") if r and "skipped" not in r else "-"  # noqa: E731
+    out = ["", "## TLS", "",
+           "One self-signed ECDSA P-256 certificate for both (Postfix:"
+           " smtpd_tls_cert_file, STARTTLS on the relay port, an smtps service"
+           " with smtpd_tls_wrappermode=yes); each side relays to its own"
+           " mta-sink, durability on.  mta-loadgen does not verify certificates"
+           " and, unless \"resumed\", makes a full handshake per connection."
+           "  Acceptance: 5 KiB, c=50, 1 recipient, one connection per message,"
+           " until the last 250; smtps with AUTH PLAIN on both (our smtps port"
+           " requires AUTH; Postfix's smtps service is made to require it,"
+           " SASL through a private Dovecot auth service with the same"
+           " SHA-512-crypt hash), which costs a password hash per message;"
+           " smtps again with 10 messages per connection (one AUTH per 10);"
+           " STARTTLS without AUTH.  Handshakes:"
+           " --handshake-only at c=50 (smtps: handshake, greeting, QUIT;"
+           " STARTTLS: greeting, EHLO, STARTTLS, handshake, EHLO, QUIT)."
+           "  CPU: the whole process tree (Postfix: plus its Dovecot auth)."
+           "  Idle: sessions past the handshake and EHLO (plaintext: past EHLO),"
+           " %s / %s open, each kind on a freshly started instance; RSS and"
+           " PSS of the smtpd processes (ours: mta-smtpd; Postfix: one smtpd"
+           " per connection)." % (n(a), n(b)), "",
+           "| figure | mta | postfix | ratio |", "|---|---|---|---|"]
+    for name, key, fmt, lower in _tls_rows():
+        va, vb = _tls_value(a, key), _tls_value(b, key)
+        cell = lambda v: "-" if v is None else v if isinstance(v, str) else fmt % v  # noqa: E731
+        both = all(isinstance(v, (int, float)) for v in (va, vb))
+        out.append("| %s | %s | %s | %s |" % (name, cell(va), cell(vb),
+                                               ratio(va, vb, lower) if both else "-"))
+    out.append("| TLS adds per idle connection: KiB RSS (smtps / STARTTLS) |"
+               " %s | %s | |" % (_tls_adds(a), _tls_adds(b)))
+    return out + _tls_skips(a, b)

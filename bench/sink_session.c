@@ -301,7 +301,7 @@ static void cmd_helo(struct sink_session *s, int esmtp)
 
 		buf_init(&out, 0);
 		smtpd_reply_ehlo(&out, s->env->opts->hostname,
-		    s->env->opts->size_limit);
+		    s->env->opts->size_limit, 0);
 		s->ops->write(s->ctx, out.data, out.len);
 		buf_free(&out);
 		return;

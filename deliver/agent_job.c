@@ -276,8 +276,8 @@ void agent_job_set(struct agent_job *j, size_t i, enum agent_class c,
 	j->nleft--;
 	if (j->decoded && r->addr[0] != '\0')
 		agent_log_status(j->qid, r->addr, r->relay,
-		    agent_delay(j->msg.arrival_us, agent_now_us()), r->dsn, c,
-		    r->text);
+		    agent_delay(j->msg.arrival_us, agent_now_us()), r->dsn,
+		    j->tls, c, r->text);
 }
 
 void agent_job_set_rest(struct agent_job *j, enum agent_class c,

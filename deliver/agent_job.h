@@ -36,6 +36,7 @@ struct agent_job {
 	uint64_t id;			/* the queue manager's job id */
 	char qid[QID_LEN + 1];		/* "" until known */
 	char nexthop[AGENT_HOP_MAX + 1];
+	char tls[AGENT_TLS_MAX];	/* the owner's: status lines' tls= */
 	int fd;				/* the queue file, -1 when closed */
 	void *map;			/* the file's bytes: read or mapped */
 	size_t maplen;

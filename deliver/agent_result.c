@@ -26,11 +26,17 @@ double agent_delay(uint64_t arrival_us, uint64_t now_us)
 	return (double)(now_us - arrival_us) / 1e6;
 }
 
+/* The TLS field goes before status=, never after it: scripts take the
+ * text up to the line's last ')' as the reply. */
 void agent_log_status(const char *qid, const char *rcpt, const char *relay,
-    double delay, const char *dsn, enum agent_class c, const char *text)
+    double delay, const char *dsn, const char *tls, enum agent_class c,
+    const char *text)
 {
-	log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, status=%s (%s)",
-	    qid, rcpt, relay, delay, dsn, agent_class_name(c), text);
+	int on = tls != NULL && tls[0] != '\0';
+
+	log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s%s%s, "
+	    "status=%s (%s)", qid, rcpt, relay, delay, dsn, on ? ", tls=" : "",
+	    on ? tls : "", agent_class_name(c), text);
 }
 
 void agent_text_append(char *text, size_t *len, const char *p, size_t n)

@@ -3,6 +3,7 @@
  * usage: mta-local [-c CONF]. */
 #include "deliver/local_run.h"
 #include "lib/conf.h"
+#include "lib/harden.h"
 #include "lib/log.h"
 
 int main(int argc, char **argv)
@@ -11,6 +12,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	log_init("mta-local");
+	harden_daemon(1);	/* it holds keys or passwords */
 	conf_load_args(&conf, argc, argv, "usage: mta-local [-c CONF]", NULL);
 	rc = local_run(&conf);
 	conf_free(&conf);

@@ -5,6 +5,7 @@
  * lets remote_conn_flush_all finish it once nothing is. */
 #include "deliver/remote_conn.h"
 #include "deliver/remote_tls.h"
+#include "lib/tls.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 
@@ -97,13 +98,13 @@ static void on_connect(struct ev_op *op, int res, unsigned flags)
 }
 
 /* TLS input: plaintext up, handshake bytes out. */
-static void tls_input(struct remote_conn *c, const char *p, size_t n)
+static void conn_tls_input(struct remote_conn *c, const char *p, size_t n)
 {
 	struct buf *plain = &c->rm->plain;
 	int was = c->handshaking, rc;
 
 	buf_reset(plain);
-	rc = remote_tls_input(c->tls, p, n, plain, &c->out);
+	rc = tls_input(c->tls, p, n, plain, &c->out);
 	if (c->out.len > 0)
 		mark_dirty(c);
 	if (was && rc != 0) {
@@ -134,7 +135,7 @@ static void on_recv(struct ev_op *op, int res, unsigned flags)
 			panic("recv completed without a buffer");
 		if (!c->shut && !c->eof) {
 			if (c->tls != NULL)
-				tls_input(c, p, (size_t)res);
+				conn_tls_input(c, p, (size_t)res);
 			else if (c->cb->input != NULL)
 				c->cb->input(c, p, (size_t)res);
 		}
@@ -162,7 +163,7 @@ void remote_conn_write(struct remote_conn *c, const char *p, size_t n)
 	if (c->shut || c->eof || n == 0)
 		return;
 	if (c->tls != NULL && !c->handshaking)
-		rc = remote_tls_write(c->tls, p, n, &c->out);
+		rc = tls_write(c->tls, p, n, &c->out);
 	else
 		rc = buf_append(&c->out, p, n);
 	if (rc < 0) {
@@ -172,12 +173,15 @@ void remote_conn_write(struct remote_conn *c, const char *p, size_t n)
 	mark_dirty(c);
 }
 
-int remote_conn_starttls(struct remote_conn *c, void *ctx, const char *sni)
+int remote_conn_starttls(struct remote_conn *c, void *ctx, const char *sni,
+    const char *verify_host)
 {
-	if (ctx == NULL || (c->tls = remote_tls_new(ctx, sni)) == NULL)
+	if (ctx == NULL || (c->tls = tls_new(ctx, 0, sni)) == NULL)
 		return -ENOMEM;
+	if (verify_host != NULL && remote_tls_verify(c->tls, verify_host) < 0)
+		return -EINVAL;
 	c->handshaking = 1;
-	if (remote_tls_start(c->tls, &c->out) < 0)
+	if (tls_start(c->tls, &c->out) < 0)
 		return -EPROTO;
 	mark_dirty(c);
 	return 0;
@@ -241,7 +245,7 @@ static void finish(struct remote_conn *c)
 	c->fd = -1;
 	buf_free(&c->out);
 	buf_free(&c->wire);
-	remote_tls_free(c->tls);
+	tls_free(c->tls);
 	c->tls = NULL;
 	c->cb->closed(c);	/* may free c */
 }

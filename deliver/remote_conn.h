@@ -18,7 +18,7 @@
 #define REMOTE_CONN_HIGH (128 * 1024)	/* content queued at most */
 
 struct remote_conn;
-struct remote_tls;
+struct tls;
 
 /* What the owner hears (each may be NULL except closed). */
 struct remote_conn_cb {
@@ -44,7 +44,7 @@ struct remote_conn {
 	struct ev_op conn_op, recv_op, send_op;
 	struct buf out, wire;
 	size_t wire_off;
-	struct remote_tls *tls;		/* NULL: plaintext */
+	struct tls *tls;		/* NULL: plaintext */
 	unsigned conn_busy : 1, recv_busy : 1, send_busy : 1, connected : 1,
 	    shut : 1, eof : 1, dirty : 1, handshaking : 1, finished : 1;
 	struct remote_conn *dirty_next;
@@ -61,8 +61,11 @@ void remote_conn_write(struct remote_conn *c, const char *p, size_t n);
 /* Wire bytes queued or in flight. */
 size_t remote_conn_pending(const struct remote_conn *c);
 /* Begin a TLS handshake (after "220" to STARTTLS); cb->tls_done follows.
- * 0 or -errno (no TLS object could be made). */
-int remote_conn_starttls(struct remote_conn *c, void *ctx, const char *sni);
+ * With verify_host (not NULL) the handshake fails unless the server's
+ * certificate verifies and names it (remote_tls_verify).  0 or -errno
+ * (no TLS object could be made). */
+int remote_conn_starttls(struct remote_conn *c, void *ctx, const char *sni,
+    const char *verify_host);
 /* Stop now, dropping unsent output; cb->closed follows. */
 void remote_conn_close(struct remote_conn *c);
 /* before_sleep: start a send on every connection with queued output and

@@ -55,6 +55,25 @@ static int take_port(const char *s, size_t n, unsigned *port,
 	return 0;
 }
 
+/* The ";tls=POLICY" suffix of s[0..*n), if any, into h; *n loses it. */
+static int take_tls(const char *s, size_t *n, struct remote_hop *h,
+    const char **why)
+{
+	const char *semi = memchr(s, ';', *n);
+	size_t rest;
+
+	if (semi == NULL)
+		return 0;
+	rest = (size_t)(s + *n - semi) - 1;
+	*n = (size_t)(semi - s);
+	if (rest < 4 || memcmp(semi + 1, "tls=", 4) != 0 ||
+	    tls_policy_parse(semi + 5, rest - 4, &h->tls) < 0) {
+		*why = "bad TLS policy";
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int remote_hop_parse(const char *s, size_t n, struct remote_hop *h,
     const char **why)
 {
@@ -62,6 +81,8 @@ int remote_hop_parse(const char *s, size_t n, struct remote_hop *h,
 	size_t k;
 
 	memset(h, 0, sizeof(*h));
+	if (take_tls(s, &n, h, why) < 0)
+		return -EINVAL;
 	*why = "unknown next hop kind";
 	if (n > 3 && memcmp(s, "mx:", 3) == 0) {
 		h->kind = REMOTE_HOP_MX;

@@ -4,6 +4,7 @@
  * [-c CONF]. */
 #include "deliver/remote_run.h"
 #include "lib/conf.h"
+#include "lib/harden.h"
 #include "lib/log.h"
 
 int main(int argc, char **argv)
@@ -12,6 +13,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	log_init("mta-remote");
+	harden_daemon(1);	/* it holds keys or passwords */
 	conf_load_args(&conf, argc, argv, "usage: mta-remote [-c CONF]", NULL);
 	rc = remote_run(&conf);
 	conf_free(&conf);

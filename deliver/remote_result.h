@@ -11,6 +11,9 @@
 #define REMOTE_DSN_LOST "4.4.2"		/* connection lost or timed out */
 #define REMOTE_DSN_DNS_TEMP "4.4.3"	/* resolver failed */
 #define REMOTE_DSN_PROTO "4.5.0"	/* remote protocol violation */
+#define REMOTE_DSN_NOTLS "4.7.4"	/* TLS required, not offered */
+#define REMOTE_DSN_TLS "4.7.5"		/* TLS required, handshake or
+					 * certificate failed */
 #define REMOTE_DSN_AGENT AGENT_DSN_FAILED	/* our own trouble */
 #define REMOTE_DSN_NOTFOUND "5.1.2"	/* no such domain */
 #define REMOTE_DSN_NULLMX "5.1.10"	/* RFC 7505 */

@@ -186,6 +186,22 @@ static void dns_servers(const struct conf *c, char *out, size_t n)
 	}
 }
 
+/* One client context for every policy.  A trust store that does not
+ * load is not fatal: "verify" deliveries defer with the reason, the rest
+ * go on. */
+static void setup_tls(struct remote *rm, const struct conf *conf)
+{
+	char err[CONF_ERR_MAX];
+
+	rm->tls_ctx = remote_tls_ctx_new(conf->smtp_tls_ca_file, err,
+	    sizeof(err));
+	if (rm->tls_ctx == NULL)
+		log_warn("no TLS client context: STARTTLS is off, policies "
+		    "must and verify defer");
+	else if (err[0] != '\0')
+		log_warn("smtp_tls_ca_file: %s", err);
+}
+
 static void setup(struct remote *rm, const struct conf *conf)
 {
 	char servers[CONF_LIST_MAX * 300];
@@ -205,9 +221,7 @@ static void setup(struct remote *rm, const struct conf *conf)
 	rm->dns = dns_open(&rm->loop, servers, REMOTE_DNS_TIMEOUT_MS);
 	if (rm->dns == NULL)
 		fatal("resolver");
-	rm->tls_ctx = remote_tls_ctx_new(REMOTE_TLS_MAY);
-	if (rm->tls_ctx == NULL)
-		log_warn("no TLS client context: STARTTLS is off");
+	setup_tls(rm, conf);
 	remote_dest_init(rm);
 	agent_link_init(&rm->link, &remote_agent_ops, &rm->loop,
 	    conf->state_dir, rm->slots);

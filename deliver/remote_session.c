@@ -1,13 +1,18 @@
 /* remote_session: an outbound SMTP connection's life; see
  * remote_session.h.  Set-up failures (connect, timeout, a 4xx/5xx
  * greeting, EHLO/HELO refused) move on to the next target; when none is
- * left the job is deferred 4.4.1 with the last error.  A TLS handshake
- * that fails is retried on a new connection to the same target without
- * STARTTLS.  The transaction itself is remote_txn.c. */
+ * left the job is deferred 4.4.1 with the last error.  Under policy "may"
+ * a TLS handshake that fails is retried on a new connection to the same
+ * target without STARTTLS; under "must" and "verify" no mail goes in
+ * clear: a server without STARTTLS, a refused STARTTLS, a failed
+ * handshake or (verify) certificate is a failure of that target (4.7.4,
+ * 4.7.5), and the next one is tried.  The transaction itself is
+ * remote_txn.c. */
 #include "deliver/remote_session.h"
 #include "deliver/remote_dest.h"
 #include "deliver/remote_run.h"
 #include "deliver/remote_tls.h"
+#include "lib/tls.h"
 #include "lib/dns.h"
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -27,6 +32,8 @@
 static void try_target(struct remote_session *s);
 static void fail_target(struct remote_session *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+static void tls_fail(struct remote_session *s, const char *dsn,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static const char *qid_of(const struct remote_session *s)
 {
@@ -77,7 +84,7 @@ void remote_session_free_all(struct remote *rm)
 			close(s->conn.fd);
 			buf_free(&s->conn.out);
 			buf_free(&s->conn.wire);
-			remote_tls_free(s->conn.tls);
+			tls_free(s->conn.tls);
 		}
 		s->job = NULL;
 		session_free(s);
@@ -233,7 +240,10 @@ static void cb_eof(struct remote_conn *c, int err)
 
 	if (err < 0)
 		snprintf(why, sizeof(why), " (%s)", strerror(-err));
-	if (s->state == RS_TLS) {
+	if (s->state == RS_TLS && tls_policy_required(s->policy)) {
+		tls_fail(s, REMOTE_DSN_TLS, "lost connection with %s during "
+		    "the TLS handshake%s", s->relay, why);
+	} else if (s->state == RS_TLS) {
 		/* Servers that cannot do TLS often just hang up. */
 		log_info("%s: lost connection with %s during the TLS "
 		    "handshake%s; retrying without STARTTLS", qid_of(s),
@@ -269,7 +279,7 @@ static void ready(struct remote_session *s)
 	s->targets = NULL;
 	if (!s->logged) {
 		if (s->tls_on)
-			remote_tls_describe(s->conn.tls, tls, sizeof(tls));
+			tls_describe(s->conn.tls, tls, sizeof(tls));
 		log_debug("%s: connected to %s%s%s%s", qid_of(s), s->relay,
 		    s->ehlo.ext & REMOTE_EXT_PIPELINING ? ", pipelining" : "",
 		    s->tls_on ? ", TLS " : "", tls);
@@ -279,7 +289,29 @@ static void ready(struct remote_session *s)
 		remote_session_quit(s);
 		return;
 	}
+	snprintf(s->job->a.tls, sizeof(s->job->a.tls), "%s", s->tls_field);
 	remote_txn_start(s);
+}
+
+/* Under "verify" the certificate's fault is named (OpenSSL's verify
+ * error), else OpenSSL's reason for the failed handshake. */
+static void tls_handshake_failed(struct remote_session *s)
+{
+	const char *bad = NULL;
+
+	if (s->policy == TLS_POLICY_VERIFY)
+		bad = remote_tls_verify_error(s->conn.tls);
+	if (bad != NULL) {
+		tls_fail(s, REMOTE_DSN_TLS, "server certificate not verified "
+		    "for %s: %s", s->relay, bad);
+	} else if (tls_policy_required(s->policy)) {
+		tls_fail(s, REMOTE_DSN_TLS, "%s with %s", tls_why(s->conn.tls),
+		    s->relay);
+	} else {
+		log_info("%s: %s with %s; retrying without STARTTLS", qid_of(s),
+		    tls_why(s->conn.tls), s->relay);
+		remote_session_close(s, RA_PLAIN);
+	}
 }
 
 static void cb_tls_done(struct remote_conn *c, int err)
@@ -289,12 +321,11 @@ static void cb_tls_done(struct remote_conn *c, int err)
 	if (s->state != RS_TLS)
 		return;
 	if (err < 0) {
-		log_info("%s: %s with %s; retrying without STARTTLS", qid_of(s),
-		    remote_tls_why(c->tls), s->relay);
-		remote_session_close(s, RA_PLAIN);
+		tls_handshake_failed(s);
 		return;
 	}
 	s->tls_on = 1;
+	remote_tls_field(c->tls, s->tls_field, sizeof(s->tls_field));
 	remote_ehlo_reset(&s->ehlo);
 	remote_reply_init(&s->rp);
 	remote_session_write(s, "EHLO %s\r\n", s->rm->helo);
@@ -302,16 +333,53 @@ static void cb_tls_done(struct remote_conn *c, int err)
 	remote_session_set_deadline(s, s->rm->t.command);
 }
 
+/* STARTTLS when the policy and the server allow; "must" and "verify"
+ * go no further without it.  (no_tls: "may" after a failed handshake.) */
 static void after_ehlo(struct remote_session *s)
 {
-	if ((s->ehlo.ext & REMOTE_EXT_STARTTLS) && !s->tls_on && !s->no_tls &&
-	    s->rm->tls_ctx != NULL) {
+	int required = tls_policy_required(s->policy);
+
+	if (s->tls_on || s->no_tls || s->policy == TLS_POLICY_NONE) {
+		ready(s);
+	} else if (!(s->ehlo.ext & REMOTE_EXT_STARTTLS)) {
+		if (required)
+			tls_fail(s, REMOTE_DSN_NOTLS, "TLS is required but "
+			    "was not offered by %s", s->relay);
+		else
+			ready(s);
+	} else if (s->rm->tls_ctx == NULL) {
+		if (required)
+			tls_fail(s, REMOTE_DSN_TLS, "TLS is required but this "
+			    "agent has no TLS client context");
+		else
+			ready(s);
+	} else {
 		remote_session_write(s, "STARTTLS\r\n");
 		s->state = RS_STARTTLS;
 		remote_session_set_deadline(s, s->rm->t.command);
+	}
+}
+
+/* After the 220 to STARTTLS: the handshake, verifying under "verify". */
+static void start_tls(struct remote_session *s)
+{
+	const char *vhost = s->policy == TLS_POLICY_VERIFY ? s->sni : NULL;
+
+	if (remote_conn_starttls(&s->conn, s->rm->tls_ctx, s->sni,
+	    vhost) == 0) {
+		s->state = RS_TLS;
+		remote_session_set_deadline(s, s->rm->t.command);
 		return;
 	}
-	ready(s);
+	/* The server now expects a handshake: start over. */
+	if (tls_policy_required(s->policy)) {
+		tls_fail(s, REMOTE_DSN_TLS, "cannot start TLS with %s",
+		    s->relay);
+		return;
+	}
+	log_info("%s: cannot start TLS with %s; retrying without STARTTLS",
+	    qid_of(s), s->relay);
+	remote_session_close(s, RA_PLAIN);
 }
 
 static void setup_reply(struct remote_session *s, const struct remote_reply *r)
@@ -347,24 +415,20 @@ static void setup_reply(struct remote_session *s, const struct remote_reply *r)
 			fail_target(s, "host %s refused HELO: %s", s->relay,
 			    r->text);
 		else
-			ready(s);
+			after_ehlo(s);	/* "must" stops here */
 		return;
 	case RS_STARTTLS:
-		if (r->code != 220) {
+		if (r->code == 220) {
+			start_tls(s);
+		} else if (tls_policy_required(s->policy)) {
+			tls_fail(s, REMOTE_DSN_NOTLS, "TLS is required but %s "
+			    "refused STARTTLS: %s", s->relay, r->text);
+		} else {
 			log_debug("%s: %s refused STARTTLS: %s", qid_of(s),
 			    s->relay, r->text);
 			ready(s);	/* opportunistic: go on in plaintext */
-			return;
 		}
-		if (remote_conn_starttls(&s->conn, s->rm->tls_ctx, s->sni) < 0) {
-			/* The server now expects a handshake: start over. */
-			log_info("%s: cannot start TLS with %s; retrying without "
-			    "STARTTLS", qid_of(s), s->relay);
-			remote_session_close(s, RA_PLAIN);
-			return;
-		}
-		s->state = RS_TLS;
-		break;
+		return;
 	default:
 		break;
 	}
@@ -439,7 +503,15 @@ static void reset_connection(struct remote_session *s)
 	remote_reply_init(&s->rp);
 	remote_ehlo_reset(&s->ehlo);
 	s->tls_on = s->reused = s->doomed = s->logged = 0;
+	s->tls_field[0] = '\0';
 	s->msgs = 0;
+}
+
+/* A new address gets STARTTLS again, whatever the last one did. */
+static void next_target(struct remote_session *s)
+{
+	s->tix++;
+	s->no_tls = 0;
 }
 
 static void cb_closed(struct remote_conn *c)
@@ -450,7 +522,7 @@ static void cb_closed(struct remote_conn *c)
 	reset_connection(s);
 	switch (s->after) {
 	case RA_NEXT_TARGET:
-		s->tix++;
+		next_target(s);
 		try_target(s);
 		break;
 	case RA_PLAIN:
@@ -474,21 +546,39 @@ static const struct remote_conn_cb session_cb = {
 
 /* --- targets ------------------------------------------------------------- */
 
-static void fail_target(struct remote_session *s, const char *fmt, ...)
+static void vfail_target(struct remote_session *s, const char *dsn,
+    const char *fmt, va_list ap)
 {
-	va_list ap;
-
-	va_start(ap, fmt);
 	vsnprintf(s->last_err, sizeof(s->last_err), fmt, ap);
-	va_end(ap);
+	s->last_dsn = dsn;
 	if (s->job != NULL)
 		log_info("%s: %s", s->job->a.qid, s->last_err);
 	if (s->conn_open)
 		remote_session_close(s, RA_NEXT_TARGET);
 	else {
-		s->tix++;
+		next_target(s);
 		try_target(s);
 	}
+}
+
+static void fail_target(struct remote_session *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail_target(s, REMOTE_DSN_CONNECT, fmt, ap);
+	va_end(ap);
+}
+
+/* A TLS policy failure: this target is no good, the next may be. */
+static void tls_fail(struct remote_session *s, const char *dsn,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail_target(s, dsn, fmt, ap);
+	va_end(ap);
 }
 
 static void set_relay(struct remote_session *s, const struct dns_target *t)
@@ -535,11 +625,13 @@ static void try_target(struct remote_session *s)
 		}
 		snprintf(s->last_err, sizeof(s->last_err), "connect to %s: %s",
 		    s->relay, strerror(-rc));
+		s->last_dsn = REMOTE_DSN_CONNECT;
 		log_info("%s: %s", j->a.qid, s->last_err);
-		s->tix++;
+		next_target(s);
 	}
-	agent_job_set_rest(&j->a, AGENT_DEFERRED, REMOTE_DSN_CONNECT, "none",
-	    s->last_err[0] ? s->last_err : "no address to connect to");
+	agent_job_set_rest(&j->a, AGENT_DEFERRED, s->last_dsn ? s->last_dsn :
+	    REMOTE_DSN_CONNECT, "none", s->last_err[0] ? s->last_err :
+	    "no address to connect to");
 	remote_session_job_done(s);
 	session_free(s);
 }
@@ -593,6 +685,9 @@ void remote_session_start(struct remote *rm, struct remote_dest *d,
 	remote_dest_attach(d);
 	s->job = j;
 	j->session = s;
+	j->a.tls[0] = '\0';	/* a retry's first session may be gone */
+	s->policy = tls_policy_effective(j->hop.tls,
+	    (enum tls_policy)rm->conf->smtp_tls_policy);
 	s->rp.line_fn = on_line;
 	s->rp.line_arg = s;
 	remote_reply_init(&s->rp);
@@ -614,6 +709,7 @@ void remote_session_reuse(struct remote_session *s, struct remote_job *j)
 	j->session = s;
 	s->reused = 1;
 	s->deadline = 0;
+	snprintf(j->a.tls, sizeof(j->a.tls), "%s", s->tls_field);
 	remote_txn_start(s);
 }
 
@@ -637,6 +733,11 @@ static void timeout(struct remote_session *s)
 		fail_target(s, "connect to %s: Connection timed out", s->relay);
 		break;
 	case RS_TLS:
+		if (tls_policy_required(s->policy)) {
+			tls_fail(s, REMOTE_DSN_TLS, "TLS handshake with %s "
+			    "timed out", s->relay);
+			break;
+		}
 		log_info("%s: TLS handshake with %s timed out; retrying "
 		    "without STARTTLS", qid_of(s), s->relay);
 		remote_session_close(s, RA_PLAIN);

@@ -1,6 +1,7 @@
 /* remote_session: one outbound SMTP connection and the job it is working
  * on.  A session resolves its destination, tries the targets in order
- * (connect, greeting, EHLO/HELO, opportunistic STARTTLS), runs one
+ * (connect, greeting, EHLO/HELO, STARTTLS as the next hop's TLS policy
+ * says: none, may, must, verify), runs one
  * transaction per job (remote_txn.c), then waits idle in its destination
  * for the next job until smtp_connection_idle, the reuse limit or the
  * server ends it.  All waits have deadlines (remote_session_tick). */
@@ -14,6 +15,7 @@
 #include "deliver/remote_ehlo.h"
 #include "deliver/remote_job.h"
 #include "deliver/remote_reply.h"
+#include "lib/tls_policy.h"
 
 struct dns_result;
 
@@ -53,8 +55,11 @@ struct remote_session {
 	struct dns_result *targets;	/* while connecting */
 	size_t tix;			/* target being tried */
 	char relay[REMOTE_RELAY_MAX];	/* "host[addr]:port" or "none" */
-	char sni[256];
+	char sni[256];			/* the name "verify" checks too */
 	char last_err[REMOTE_TEXT_MAX + 1];
+	const char *last_dsn;		/* of last_err; NULL: 4.4.1 */
+	enum tls_policy policy;		/* the next hop's, effective */
+	char tls_field[AGENT_TLS_MAX];	/* "VERSION/CIPHER" under TLS */
 	unsigned conn_open : 1;		/* conn needs closing */
 	unsigned tls_on : 1, no_tls : 1, reused : 1, doomed : 1, aborted : 1,
 	    logged : 1, parked : 1;

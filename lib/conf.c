@@ -11,6 +11,7 @@
 #include "lib/fdio.h"
 #include "lib/mem.h"
 #include "lib/netaddr.h"
+#include "lib/tls_policy.h"
 #include "lib/utf8.h"
 
 #include <errno.h>
@@ -65,6 +66,7 @@ static const struct conf_key conf_keys[] = {
 	K(smtpd_line_limit, conf_v_uint, 512, 1048576),
 	K(smtpd_error_limit, conf_v_uint, 1, 1000000),
 	K(smtpd_max_connections, conf_v_uint, 1, 10000000),
+	K(smtpd_client_connection_limit, conf_v_uint, 0, 10000000),
 	K(smtpd_bare_lf, conf_v_bare_lf, 0, 0),
 	K(queue_checkpoint_ms, conf_v_uint, 1, 3600000),
 	K(delay_warning_time, conf_v_duration, 0, DAYS(365)),
@@ -77,6 +79,8 @@ static const struct conf_key conf_keys[] = {
 	K(smtp_data_timeout, conf_v_duration, 1, DAYS(1)),
 	K(smtp_dot_timeout, conf_v_duration, 1, DAYS(1)),
 	K(smtp_helo_name, conf_v_hostname, 0, 0),
+	K(smtp_tls_policy, conf_v_tls_policy, 0, 0),
+	K(smtp_tls_ca_file, conf_v_path, 0, 0),
 	K(user_smtpd, conf_v_user, 0, 0),
 	K(user_queue, conf_v_user, 0, 0),
 	K(user_remote, conf_v_user, 0, 0),
@@ -87,9 +91,17 @@ static const struct conf_key conf_keys[] = {
 	K(local_concurrency, conf_v_uint, 1, 10000),
 	K(pop3_timeout, conf_v_duration, 1, DAYS(1)),
 	K(pop3_max_connections, conf_v_uint, 1, 10000000),
+	K(pop3_client_connection_limit, conf_v_uint, 0, 10000000),
 	K(pop3_auth_fail_delay, conf_v_duration, 0, 60),
 	K(pop3_auth_fail_limit, conf_v_uint, 1, 1000000),
 	K(pop3_auth_fail_window, conf_v_duration, 1, DAYS(1)),
+	K(pop3_plaintext_loopback, conf_v_bool, 0, 0),
+	K(auth_plaintext_loopback, conf_v_bool, 0, 0),
+	K(smtpd_sender_login_match, conf_v_bool, 0, 0),
+	K(seccomp, conf_v_bool, 0, 0),
+	K(smtpd_auth_fail_delay, conf_v_duration, 0, 60),
+	K(smtpd_auth_fail_limit, conf_v_uint, 1, 1000000),
+	K(smtpd_auth_fail_window, conf_v_duration, 1, DAYS(1)),
 };
 
 #define CONF_NKEYS ARRAY_LEN(conf_keys)
@@ -211,7 +223,8 @@ void conf_defaults(struct conf *c)
 	c->smtpd_timeout_idle = 300;
 	c->smtpd_line_limit = 2048;
 	c->smtpd_error_limit = 20;
-	c->smtpd_max_connections = 10000;
+	c->smtpd_max_connections = 20000;
+	c->smtpd_client_connection_limit = 50;
 	snprintf(c->smtpd_bare_lf, sizeof(c->smtpd_bare_lf), "normalize");
 	c->queue_checkpoint_ms = 1000;
 	c->delay_warning_time = 0;
@@ -223,6 +236,7 @@ void conf_defaults(struct conf *c)
 	c->smtp_command_timeout = 300;
 	c->smtp_data_timeout = 180;
 	c->smtp_dot_timeout = 600;
+	c->smtp_tls_policy = TLS_POLICY_MAY;
 	snprintf(c->user_smtpd, sizeof(c->user_smtpd), "mta-smtpd");
 	snprintf(c->user_queue, sizeof(c->user_queue), "mta-queue");
 	snprintf(c->user_remote, sizeof(c->user_remote), "mta-remote");
@@ -234,9 +248,17 @@ void conf_defaults(struct conf *c)
 	c->local_concurrency = 50;
 	c->pop3_timeout = 600;
 	c->pop3_max_connections = 10000;
+	c->pop3_client_connection_limit = 1000;
 	c->pop3_auth_fail_delay = 2;
 	c->pop3_auth_fail_limit = 10;
 	c->pop3_auth_fail_window = 900;
+	c->pop3_plaintext_loopback = 1;
+	c->auth_plaintext_loopback = 0;
+	c->smtpd_sender_login_match = 1;
+	c->seccomp = 1;
+	c->smtpd_auth_fail_delay = 2;
+	c->smtpd_auth_fail_limit = 10;
+	c->smtpd_auth_fail_window = 900;
 	derive_paths(c);
 }
 

@@ -70,7 +70,8 @@ struct conf {
 	unsigned smtpd_timeout_idle;	/* s; before the first command: 5 min */
 	unsigned smtpd_line_limit;	/* bytes of a command line, CRLF incl. */
 	unsigned smtpd_error_limit;	/* errors before the session is closed */
-	unsigned smtpd_max_connections;	/* per worker process */
+	unsigned smtpd_max_connections;	/* all workers together */
+	unsigned smtpd_client_connection_limit;	/* per address; 0: none */
 	char smtpd_bare_lf[16];		/* "normalize" (default) or "reject" */
 	unsigned queue_checkpoint_ms;	/* journal checkpoint interval */
 	unsigned delay_warning_time;	/* s; 0: no delay DSN */
@@ -83,6 +84,8 @@ struct conf {
 	unsigned smtp_data_timeout;	/* s; per data block (DATA: <= 2 min) */
 	unsigned smtp_dot_timeout;	/* s; reply to the final dot: 10 min */
 	char smtp_helo_name[256];	/* empty: hostname */
+	int smtp_tls_policy;		/* enum tls_policy (lib/tls_policy.h) */
+	char smtp_tls_ca_file[4096];	/* empty: the system trust store */
 	char user_smtpd[64], user_queue[64], user_remote[64], user_local[64];
 	char group_auth[64];		/* may read users_file (smtpd, queue,
 					 * local, pop3d); remote never */
@@ -91,9 +94,17 @@ struct conf {
 	unsigned local_concurrency;	/* deliveries in flight, local agent */
 	unsigned pop3_timeout;		/* s; RFC 1939 autologout: >= 10 min */
 	unsigned pop3_max_connections;	/* per pop3d process */
+	unsigned pop3_client_connection_limit;	/* per address; 0: none */
 	unsigned pop3_auth_fail_delay;	/* s before a failed login's -ERR */
 	unsigned pop3_auth_fail_limit;	/* failures per client address ... */
 	unsigned pop3_auth_fail_window;	/* s; ... then refused this long */
+	int pop3_plaintext_loopback;	/* logins without TLS from loopback */
+	int auth_plaintext_loopback;	/* smtpd AUTH without TLS from loopback */
+	int smtpd_sender_login_match;	/* MAIL FROM must be the user's own */
+	int seccomp;			/* smtpd/pop3d syscall allow-list */
+	unsigned smtpd_auth_fail_delay;	/* s before a failed AUTH's 535 */
+	unsigned smtpd_auth_fail_limit;	/* failures per client address ... */
+	unsigned smtpd_auth_fail_window;	/* s; ... then 421 this long */
 };
 
 /* Fill c with the embedded defaults (c is overwritten, not freed: call

@@ -24,7 +24,7 @@ struct conf_key {
 conf_value_fn conf_v_hostname, conf_v_path, conf_v_listen, conf_v_domains,
     conf_v_nets, conf_v_hop, conf_v_dns, conf_v_size, conf_v_uint,
     conf_v_duration, conf_v_workers, conf_v_bare_lf, conf_v_user,
-    conf_v_quota_action;
+    conf_v_quota_action, conf_v_bool, conf_v_tls_policy;
 
 /* The field of struct conf that key k sets. */
 void *conf_field(struct conf *c, const struct conf_key *k);

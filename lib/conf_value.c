@@ -7,6 +7,7 @@
 #include "lib/addr.h"
 #include "lib/mem.h"
 #include "lib/netaddr.h"
+#include "lib/tls_policy.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -145,6 +146,23 @@ int conf_v_uint(struct conf *c, const struct conf_key *k, const char *val,
 	return set_number(c, k, val, &units_plain, msg, msglen);
 }
 
+/* yes or no into an int field. */
+int conf_v_bool(struct conf *c, const struct conf_key *k, const char *val,
+    char *msg, size_t msglen)
+{
+	int *f = conf_field(c, k);
+
+	if (strcmp(val, "yes") == 0)
+		*f = 1;
+	else if (strcmp(val, "no") == 0)
+		*f = 0;
+	else {
+		snprintf(msg, msglen, "must be \"yes\" or \"no\"");
+		return -1;
+	}
+	return 0;
+}
+
 int conf_v_duration(struct conf *c, const struct conf_key *k,
     const char *val, char *msg, size_t msglen)
 {
@@ -222,6 +240,21 @@ int conf_v_quota_action(struct conf *c, const struct conf_key *k,
 		return -1;
 	}
 	return set_string(c, k, val, msg, msglen);
+}
+
+/* smtp_tls_policy: an enum tls_policy into an int field. */
+int conf_v_tls_policy(struct conf *c, const struct conf_key *k,
+    const char *val, char *msg, size_t msglen)
+{
+	enum tls_policy p;
+
+	if (tls_policy_parse(val, strlen(val), &p) < 0) {
+		snprintf(msg, msglen,
+		    "must be \"none\", \"may\", \"must\" or \"verify\"");
+		return -1;
+	}
+	*(int *)conf_field(c, k) = (int)p;
+	return 0;
 }
 
 /* A portable user name: [A-Za-z0-9._-], not starting with '-'. */

@@ -11,13 +11,16 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define EV_MAX_BUFRINGS 4
 
 static struct ev_bufring *ev_rings[EV_MAX_BUFRINGS];
 static unsigned ev_nrings;
 
-int ev_init(struct ev_loop *loop, unsigned entries)
+static int ev_init_flags(struct ev_loop *loop, unsigned entries,
+    unsigned extra)
 {
 	struct io_uring_params p;
 	int rc;
@@ -25,15 +28,58 @@ int ev_init(struct ev_loop *loop, unsigned entries)
 	memset(loop, 0, sizeof(*loop));
 	memset(&p, 0, sizeof(p));
 	p.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN |
-	    IORING_SETUP_SINGLE_ISSUER;
+	    IORING_SETUP_SINGLE_ISSUER | extra;
 	p.flags |= IORING_SETUP_CQSIZE;
 	p.cq_entries = entries * 4;
 	rc = io_uring_queue_init_params(entries, &loop->ring, &p);
 	if (rc == -EINVAL) {
 		/* Older kernels: plain ring. */
 		memset(&p, 0, sizeof(p));
+		p.flags = extra;
 		rc = io_uring_queue_init_params(entries, &loop->ring, &p);
 	}
+	return rc;
+}
+
+int ev_init(struct ev_loop *loop, unsigned entries)
+{
+	return ev_init_flags(loop, entries, 0);
+}
+
+/* Debian's liburing 2.3 declares io_uring_register_restrictions and
+ * io_uring_enable_rings but does not export them: the raw syscall. */
+static int ev_register(struct ev_loop *loop, unsigned op, void *arg,
+    unsigned n)
+{
+	if (syscall(__NR_io_uring_register, loop->ring.ring_fd, op, arg, n) < 0)
+		return -errno;
+	return 0;
+}
+
+int ev_init_restricted(struct ev_loop *loop, unsigned entries,
+    const struct ev_allow *allow)
+{
+	struct io_uring_restriction res[64];
+	size_t n = 0;
+	int rc;
+
+	if (allow->nops + 2 > ARRAY_LEN(res))
+		return -EINVAL;
+	memset(res, 0, sizeof(res));
+	for (size_t i = 0; i < allow->nops; i++) {
+		res[n].opcode = IORING_RESTRICTION_SQE_OP;
+		res[n++].sqe_op = allow->ops[i];
+	}
+	res[n].opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED;
+	res[n++].sqe_flags = allow->sqe_flags;
+	res[n].opcode = IORING_RESTRICTION_REGISTER_OP;
+	res[n++].register_op = IORING_REGISTER_PBUF_RING;
+	if ((rc = ev_init_flags(loop, entries, IORING_SETUP_R_DISABLED)) < 0)
+		return rc;
+	if ((rc = ev_register(loop, IORING_REGISTER_RESTRICTIONS, res,
+	    (unsigned)n)) < 0 ||
+	    (rc = ev_register(loop, IORING_REGISTER_ENABLE_RINGS, NULL, 0)) < 0)
+		io_uring_queue_exit(&loop->ring);
 	return rc;
 }
 

@@ -41,8 +41,23 @@ struct ev_signal {
 	struct signalfd_siginfo si;
 };
 
+/* What a restricted ring may run: its SQE opcodes (IORING_OP_*) and SQE
+ * flags (IOSQE_*).  Of the register calls only provided-buffer rings
+ * remain (ev_bufring_setup). */
+struct ev_allow {
+	const unsigned char *ops;
+	size_t nops;
+	unsigned char sqe_flags;
+};
+
 /* Set up the ring with room for entries SQEs.  0 or -errno. */
 int ev_init(struct ev_loop *loop, unsigned entries);
+/* ev_init, restricted to allow (IORING_REGISTER_RESTRICTIONS on a ring
+ * created disabled, then enabled): seccomp does not see the operations
+ * the kernel runs for a ring, this does.  Any other opcode completes
+ * with -EACCES.  0 or -errno. */
+int ev_init_restricted(struct ev_loop *loop, unsigned entries,
+    const struct ev_allow *allow);
 /* Tear the ring down. */
 void ev_exit(struct ev_loop *loop);
 /* Run until ev_stop; returns 0, or -errno if the ring failed. */

@@ -12,6 +12,13 @@
 /* Roles in MTA_FDS. */
 #define MTA_FD_ROLE_SMTP "smtp"		/* TCP listener, relay/MX port */
 #define MTA_FD_ROLE_POP3 "pop3"		/* TCP listener, pop3_listen */
+#define MTA_FD_ROLE_SUBMISSION "submission" /* TCP listener, STARTTLS + AUTH */
+#define MTA_FD_ROLE_SMTPS "smtps"	/* TCP listener, implicit TLS + AUTH */
+#define MTA_FD_ROLE_POP3S "pop3s"	/* TCP listener, implicit TLS POP3 */
+#define MTA_FD_ROLE_TLS "tls"		/* sealed memfd: certificate, key,
+					 * ticket keys (lib/tls_server.h) */
+#define MTA_FD_ROLE_CONNLIMIT "connlimit" /* memfd: smtpd workers' shared
+					 * connection counts (lib/connlimit.h) */
 #define MTA_FD_ROLE_QWRITER "qwriter"	/* listening Unix socket of the writer */
 #define MTA_FD_ROLE_AGENT "agent"	/* qmgr: delivery agents' socket */
 #define MTA_FD_ROLE_QMGRCTL "qmgrctl"	/* qmgr: mtactl's socket */

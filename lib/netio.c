@@ -85,6 +85,8 @@ static void maybe_finish(struct netio *io)
 	io->finished = 1;
 	close(io->fd);
 	io->fd = -1;
+	if (io->layer != NULL)
+		io->layer->free(io);
 	buf_free(&io->out);
 	buf_free(&io->wire);
 	buf_free(&io->hold);
@@ -203,16 +205,28 @@ static void on_send(struct ev_op *op, int res, unsigned flags)
 	maybe_finish(io);
 }
 
-/* Plaintext, or through the layer (TLS) first. */
+/* Plaintext, or through the layer (TLS) first.  When the layer fails its
+ * last words (a TLS alert) still leave before the close; nothing more is
+ * decoded. */
 static void deliver(struct netio *io, const char *p, size_t n)
 {
+	size_t before = io->out.len;
+	int rc;
+
 	if (io->layer == NULL) {
 		io->cb->input(io, p, n);
 		return;
 	}
-	if (io->layer->decode(io, p, n) < 0 && !io->shut) {
-		io->broken = 1;
-		io->cb->eof(io, -EPROTO);
+	if (io->layer_done)
+		return;
+	rc = io->layer->decode(io, p, n, &io->out);
+	if (io->out.len != before)
+		mark_dirty(io);		/* handshake records, an alert */
+	if (rc < 0) {
+		io->layer_done = 1;
+		io->eof = 1;		/* no further reads */
+		if (!io->shut && !io->closing)
+			io->cb->eof(io, rc == -EPIPE ? 0 : -EPROTO);
 	}
 }
 
@@ -309,6 +323,10 @@ void netio_close(struct netio *io)
 		return;
 	}
 	cancel_recv(io);	/* the session takes no more input */
+	if (io->layer != NULL && !io->layer_done) {
+		io->layer_done = 1;
+		io->layer->close(io, &io->out);
+	}
 	mark_dirty(io);		/* flush, then shut (netio_flush_all) */
 }
 

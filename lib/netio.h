@@ -33,16 +33,24 @@ struct netio_cb {
 	/* optional: queued output fell below NETIO_OUT_LOW (a producer
 	 * that waited on netio_backlog may write more). */
 	void (*drain)(struct netio *io);
+	/* optional: the TLS layer's handshake has completed. */
+	void (*secured)(struct netio *io);
 };
 
-/* A transformation between the wire and the session (TLS, later).  NULL
- * in struct netio means plaintext. */
+/* A transformation between the wire and the session (TLS: netio_tls).
+ * NULL in struct netio means plaintext. */
 struct netio_layer {
-	/* Wire bytes in; plaintext goes to io->cb->input.  0 or -errno. */
-	int (*decode)(struct netio *io, const char *p, size_t n);
+	/* Wire bytes in; plaintext goes to io->cb->input, bytes to send
+	 * (handshake, alerts) are appended to wire.  0 or -errno. */
+	int (*decode)(struct netio *io, const char *p, size_t n,
+	    struct buf *wire);
 	/* Plaintext out; wire bytes appended to wire.  0 or -errno. */
 	int (*encode)(struct netio *io, const char *p, size_t n,
 	    struct buf *wire);
+	/* A graceful close: last words (TLS close_notify) into wire. */
+	void (*close)(struct netio *io, struct buf *wire);
+	/* The connection is finished: free io->layer_state. */
+	void (*free)(struct netio *io);
 };
 
 /* Per process: the ring, the buffer ring and the connections to flush. */
@@ -67,7 +75,7 @@ struct netio {
 	unsigned pause;		/* NETIO_PAUSE_* bits */
 	unsigned recv_armed : 1, recv_cancel : 1, send_busy : 1, closing : 1,
 	    shut : 1, broken : 1, dirty : 1, finished : 1, eof : 1,
-	    eof_held : 1;
+	    eof_held : 1, layer_done : 1;
 	struct netio *dirty_next;
 	uint64_t close_deadline;	/* ms, while closing */
 };

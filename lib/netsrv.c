@@ -3,11 +3,13 @@
  * spinning; the owner's tick resumes it.  A listener whose multishot
  * accept ends while stopping is closed then. */
 #include "lib/netsrv.h"
+#include "lib/fds.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -35,7 +37,7 @@ static void on_accept(struct ev_op *op, int res, unsigned flags)
 		if (s->stopping)
 			close(res);
 		else
-			s->accept(s, res);
+			s->accept(s, res, l->tag);
 	} else if (res == -EMFILE || res == -ENFILE || res == -ENOMEM ||
 	    res == -ENOBUFS) {
 		if (!s->accept_paused)
@@ -76,26 +78,29 @@ static void before_sleep(struct ev_loop *loop, void *arg)
 }
 
 void netsrv_setup(struct netsrv *s, unsigned entries, unsigned nbufs,
-    unsigned bufsz, const int *fds, size_t nfds)
+    unsigned bufsz, const struct netsrv_listen *ls, size_t nls)
 {
 	int rc;
 
 	if ((rc = ev_signal_open(&s->sig, on_signal)) < 0)
 		fatalx("signalfd: %s", strerror(-rc));
-	if ((rc = ev_init(&s->loop, entries)) < 0)
+	rc = s->ring_allow != NULL ? ev_init_restricted(&s->loop, entries,
+	    s->ring_allow) : ev_init(&s->loop, entries);
+	if (rc < 0)
 		fatalx("io_uring setup: %s", strerror(-rc));
 	if ((rc = ev_bufring_setup(&s->loop, &s->br, 0, nbufs, bufsz)) < 0)
 		fatalx("provided buffer ring: %s", strerror(-rc));
 	s->ios.loop = &s->loop;
 	s->ios.br = &s->br;
-	if (nfds > NETSRV_LISTEN_MAX)
-		fatalx("too many listening sockets (%zu)", nfds);
-	for (size_t i = 0; i < nfds; i++) {
+	if (nls > NETSRV_LISTEN_MAX)
+		fatalx("too many listening sockets (%zu)", nls);
+	for (size_t i = 0; i < nls; i++) {
 		s->ls[i].srv = s;
-		s->ls[i].fd = fds[i];
+		s->ls[i].fd = ls[i].fd;
+		s->ls[i].tag = ls[i].tag;
 		arm_accept(&s->ls[i]);
 	}
-	s->nls = nfds;
+	s->nls = nls;
 	ev_signal_read(&s->loop, &s->sig);
 	s->loop.before_sleep = before_sleep;
 	s->loop.before_sleep_arg = s;
@@ -149,4 +154,34 @@ void netsrv_conn_del(struct netsrv *s, struct netsrv_node *n)
 	s->nconns--;
 	if (s->stopping && s->nconns == 0)
 		ev_stop(&s->loop);
+}
+
+size_t netsrv_listeners(const struct netsrv_role *roles, size_t nroles,
+    struct netsrv_listen *out, size_t max)
+{
+	int inherited = getenv(MTA_FDS_ENV) != NULL;
+	int fds[NETSRV_LISTEN_MAX];
+	size_t total = 0;
+
+	for (size_t r = 0; r < nroles && total < max; r++) {
+		const struct netsrv_role *ro = &roles[r];
+		size_t room = max - total < NETSRV_LISTEN_MAX ?
+		    max - total : NETSRV_LISTEN_MAX;
+		int n;
+
+		if (inherited)
+			n = fds_get(ro->role, fds, (int)room);
+		else
+			n = (int)netio_bind_all(ro->v, ro->n, fds, room);
+		if (n < 0)
+			fatalx("malformed %s", MTA_FDS_ENV);
+		for (int i = 0; i < n; i++) {
+			out[total].fd = fds[i];
+			out[total++].tag = ro->tag;
+		}
+	}
+	if (total == 0)
+		fatalx("no listening socket (every %s listen key is empty)",
+		    roles[0].role);
+	return total;
 }

@@ -14,13 +14,29 @@
 #define NETSRV_LISTEN_MAX 64
 
 struct netsrv;
-typedef void (*netsrv_accept_fn)(struct netsrv *s, int fd);
+/* A new connection's socket and its listener's tag. */
+typedef void (*netsrv_accept_fn)(struct netsrv *s, int fd, int tag);
 typedef void (*netsrv_hook_fn)(struct netsrv *s);
+
+/* A listening socket and what it serves (the owner's tag: smtp,
+ * submission, smtps...). */
+struct netsrv_listen {
+	int fd, tag;
+};
+
+/* One kind of listener: its role in MTA_FDS, the config list a manual
+ * run (no master) binds instead, and the owner's tag. */
+struct netsrv_role {
+	const char *role;
+	const struct conf_listen *v;
+	size_t n;
+	int tag;
+};
 
 struct netsrv_listener {
 	struct ev_op op;
 	struct netsrv *srv;
-	int fd, armed;
+	int fd, tag, armed;
 };
 
 /* Embedded in each connection; recover it with container_of. */
@@ -41,12 +57,18 @@ struct netsrv {
 	netsrv_accept_fn accept;	/* a new connection's socket */
 	netsrv_hook_fn stop;		/* SIGTERM or SIGINT (again: again) */
 	netsrv_hook_fn before_sleep;	/* after netio's flush; may be NULL */
+	const struct ev_allow *ring_allow;	/* NULL: unrestricted ring */
 };
 
 /* Set the callbacks first.  Ring, buffer ring, signalfd (before any
  * thread starts) and armed listeners; fatal on error (start-up only). */
 void netsrv_setup(struct netsrv *s, unsigned entries, unsigned nbufs,
-    unsigned bufsz, const int *fds, size_t nfds);
+    unsigned bufsz, const struct netsrv_listen *ls, size_t nls);
+/* The listening sockets of every role, inherited from the master
+ * (MTA_FDS) or, when started by hand, bound here; fatal on error or when
+ * there are none.  Returns how many were put in out. */
+size_t netsrv_listeners(const struct netsrv_role *roles, size_t nroles,
+    struct netsrv_listen *out, size_t max);
 /* Stop accepting: every listener is cancelled or closed; sets stopping.
  * Returns 1 the first time, 0 after. */
 int netsrv_stop_accepting(struct netsrv *s);

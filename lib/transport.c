@@ -8,6 +8,7 @@
 #include "lib/mem.h"
 #include "lib/netaddr.h"
 #include "lib/tabfile.h"
+#include "lib/tls_policy.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -36,13 +37,13 @@ static int tp_space(char c)
 	return c == ' ' || c == '\t' || c == '\r';
 }
 
-/* Split s[0..n) into at most 3 fields; returns how many (3: too many). */
-static int tp_fields(const char *s, size_t n, const char *f[3], size_t fl[3])
+/* Split s[0..n) into at most 4 fields; returns how many (4: too many). */
+static int tp_fields(const char *s, size_t n, const char *f[4], size_t fl[4])
 {
 	int k = 0;
 	size_t i = 0;
 
-	while (k < 3) {
+	while (k < 4) {
 		while (i < n && tp_space(s[i]))
 			i++;
 		if (i == n)
@@ -94,24 +95,38 @@ static int tp_value(struct tp_parse *p, struct transport_entry *e,
 	return 0;
 }
 
+/* The optional third field, "tls=POLICY": remote next hops only. */
+static int tp_tls(struct tp_parse *p, struct transport_entry *e,
+    const char *v, size_t n)
+{
+	if (n < 4 || memcmp(v, "tls=", 4) != 0)
+		return tp_fail(p, "expected `domain next-hop [tls=policy]'");
+	if (tls_policy_parse(v + 4, n - 4, &e->tls) < 0)
+		return tp_fail(p, "tls= must be none, may, must or verify");
+	if (e->kind == TRANSPORT_LOCAL)
+		return tp_fail(p, "tls= applies to remote next hops only");
+	return 0;
+}
+
 static int tp_line(struct tabfile *tf, const char *s, size_t n)
 {
 	struct tp_parse *p = container_of(tf, struct tp_parse, tf);
-	const char *hash = memchr(s, '#', n), *f[3];
+	const char *hash = memchr(s, '#', n), *f[4];
 	struct transport_entry e;
-	size_t fl[3];
+	size_t fl[4];
 	int k;
 
 	if (hash != NULL)
 		n = (size_t)(hash - s);
 	if ((k = tp_fields(s, n, f, fl)) == 0)
 		return 0;
-	if (k != 2)
-		return tp_fail(p, "expected `domain next-hop'");
+	if (k < 2 || k > 3)
+		return tp_fail(p, "expected `domain next-hop [tls=policy]'");
 	memset(&e, 0, sizeof(e));
 	if ((e.key = tp_key(f[0], fl[0])) == NULL)
 		return tp_fail(p, "bad domain");
-	if (tp_value(p, &e, f[1], fl[1]) < 0) {
+	if (tp_value(p, &e, f[1], fl[1]) < 0 ||
+	    (k == 3 && tp_tls(p, &e, f[2], fl[2]) < 0)) {
 		free(e.key);
 		return -EINVAL;
 	}
@@ -259,8 +274,12 @@ int transport_nexthop(const struct transport_entry *e, char *out, size_t n)
 
 	if (e->kind == TRANSPORT_LOCAL)
 		w = snprintf(out, n, "local");
-	else
+	else if (e->tls == TLS_POLICY_DEFAULT)
 		w = snprintf(out, n, "%s:%s:%u", e->kind == TRANSPORT_ADDR ?
 		    "addr" : "host", e->host, e->port);
+	else
+		w = snprintf(out, n, "%s:%s:%u;tls=%s", e->kind ==
+		    TRANSPORT_ADDR ? "addr" : "host", e->host, e->port,
+		    tls_policy_name(e->tls));
 	return w < 0 || (size_t)w >= n ? -ENAMETOOLONG : 0;
 }

@@ -1,14 +1,17 @@
 /* transport: the transport_file table (mta.conf(5)): one next hop per
  * recipient domain, overriding relayhost and MX lookups.  Lines are
  * `domain [host]:port`, `domain host:port`, `domain host`, `domain [host]`
- * or `domain local`; `#` starts a comment; `.domain` matches every
- * subdomain of domain (not domain itself).  The parser is strict and
- * bounded (hostile input is a config error, never a crash); the queue
- * manager reloads the file when its mtime changes. */
+ * or `domain local`, remote ones optionally followed by
+ * `tls=none|may|must|verify` (lib/tls_policy.h); `#` starts a comment;
+ * `.domain` matches every subdomain of domain (not domain itself).  The
+ * parser is strict and bounded (hostile input is a config error, never a
+ * crash); the queue manager reloads the file when its mtime changes. */
 #ifndef LIB_TRANSPORT_H
 #define LIB_TRANSPORT_H
 #include <stddef.h>
 #include <time.h>
+
+#include "lib/tls_policy.h"
 
 #define TRANSPORT_LINE_MAX 1024		/* bytes of one line, LF included */
 #define TRANSPORT_ENTRIES_MAX 100000
@@ -26,6 +29,7 @@ struct transport_entry {
 	enum transport_kind kind;
 	char host[256];		/* without brackets */
 	unsigned port;
+	enum tls_policy tls;	/* TLS_POLICY_DEFAULT: not given */
 };
 
 struct transport {
@@ -53,6 +57,9 @@ void transport_free(struct transport *t);
 const struct transport_entry *transport_lookup(const struct transport *t,
     const char *domain);
 /* The next hop string of docs/delivery-protocol.md ("local",
- * "host:HOST:PORT", "addr:HOST:PORT") into out; 0 or -ENAMETOOLONG. */
+ * "host:HOST:PORT", "addr:HOST:PORT", the last two with ";tls=POLICY"
+ * when the line gave one) into out; 0 or -ENAMETOOLONG.  The policy is
+ * part of the string, so recipients with different policies never share
+ * a job, a destination or a cached connection. */
 int transport_nexthop(const struct transport_entry *e, char *out, size_t n);
 #endif

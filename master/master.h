@@ -14,6 +14,8 @@
 
 #include "lib/buf.h"
 #include "lib/conf.h"
+#include "lib/connlimit.h"
+#include "lib/tls_server.h"
 
 #define MASTER_BACKOFF_MIN 1		/* s: first restart delay */
 #define MASTER_BACKOFF_MAX 60		/* s: cap of the doubling */
@@ -220,6 +222,50 @@ enum master_kind {
 	MASTER_NKINDS
 };
 
+/* ---- master_svc.c: the TCP services ---- */
+
+enum master_svc {
+	MASTER_SVC_SMTP,
+	MASTER_SVC_SUBMISSION,
+	MASTER_SVC_SMTPS,
+	MASTER_SVC_POP3,
+	MASTER_SVC_POP3S,
+	MASTER_NSVC
+};
+
+/* Its config key ("smtps_listen"), MTA_FDS role and daemon. */
+const char *master_svc_key(enum master_svc s);
+const char *master_svc_role(enum master_svc s);
+enum master_kind master_svc_kind(enum master_svc s);
+/* The addresses c lists for s (count in *n). */
+const struct conf_listen *master_svc_want(const struct conf *c,
+    enum master_svc s, size_t *n);
+/* 1 if c lists an address for a service of kind (pop3d runs only then). */
+int master_svc_wanted(const struct conf *c, enum master_kind kind);
+/* Open every service's listeners into out[MASTER_NSVC], reusing the
+ * sockets of reuse[MASTER_NSVC] (may be NULL).  0, or -1 with err and
+ * nothing new left open. */
+int master_svc_open(struct master_listeners *out, const struct conf *c,
+    const struct master_listeners *reuse, char *err, size_t errlen);
+/* Close the sockets of l[MASTER_NSVC] not in keep[MASTER_NSVC] (may be
+ * NULL). */
+void master_svc_close(struct master_listeners *l,
+    const struct master_listeners *keep);
+
+/* ---- master_tls.c: the servers' certificate ---- */
+
+/* Read tls_cert_file and tls_key_file (first generating a self-signed
+ * pair when both are the defaults in $state_dir/tls/ and neither exists),
+ * check that they make a server context, and seal them with the ticket
+ * keys into a new memfd for smtpd and pop3d (MTA_FDS role "tls").
+ * Returns the fd, or -1 with the reason in err. */
+int master_tls_prepare(const struct conf *c, const unsigned char *tickets,
+    char *err, size_t errlen);
+/* A self-signed certificate for host (ECDSA P-256, 10 years) written to
+ * cert_path (0644) and key_path (0600), atomically.  0 or -1 with err. */
+int master_tls_selfsign(const char *host, const char *cert_path,
+    const char *key_path, char *err, size_t errlen);
+
 struct master;
 
 /* The program name of a kind ("mta-qmgr"), also its name in run/status. */
@@ -262,8 +308,11 @@ struct master {
 	char prog[MASTER_NKINDS][4096];	/* absolute program paths */
 	char qwriter_sock[4096], agent_sock[4096], qmgr_sock[4096];
 	struct master_users users;
-	struct master_listeners smtp;
-	struct master_listeners pop3;	/* pop3_listen */
+	struct master_listeners ls[MASTER_NSVC];	/* by enum master_svc */
+	int tls_fd;			/* sealed memfd: master_tls_prepare */
+	int connlimit_fd;		/* smtpd's shared connection counts */
+	struct connlimit connlimit;	/* mapped: freed slices of the dead */
+	unsigned char tls_tickets[TLS_TICKET_KEYS_LEN];	/* one set per start */
 	int qwriter_fd, agent_fd, qmgrctl_fd, pid_fd, sig_fd;
 	unsigned gen;
 	int stopping;			/* enum master_stop */

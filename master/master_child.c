@@ -105,6 +105,9 @@ void master_child_exited(struct master *m, pid_t pid, int status)
 	if (k == NULL)
 		return;		/* a helper (master_privsep_check) */
 	i--;
+	/* Its connections died with it: free its counts before a restart. */
+	if (k->kind == MASTER_SMTPD && m->connlimit_fd >= 0)
+		connlimit_reap(&m->connlimit, pid);
 	master_child_how(status, how, sizeof(how));
 	if (k->state == MASTER_STOPPING || m->stopping) {
 		log_info("%s[%ld] stopped (%s)", master_kind_name(k->kind),

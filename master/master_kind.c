@@ -85,15 +85,23 @@ size_t master_kind_fds(const struct master *m, enum master_kind kind,
 		roles[n++] = MTA_FD_ROLE_QMGRCTL;
 		break;
 	case MASTER_SMTPD:
-		for (i = 0; i < m->smtp.n && n < MASTER_FDS_MAX; i++) {
-			fds[n] = m->smtp.v[i].fd;
-			roles[n++] = MTA_FD_ROLE_SMTP;
-		}
-		break;
 	case MASTER_POP3D:
-		for (i = 0; i < m->pop3.n && n < MASTER_FDS_MAX; i++) {
-			fds[n] = m->pop3.v[i].fd;
-			roles[n++] = MTA_FD_ROLE_POP3;
+		for (unsigned s = 0; s < MASTER_NSVC; s++) {
+			if (master_svc_kind(s) != kind)
+				continue;
+			for (i = 0; i < m->ls[s].n && n < MASTER_FDS_MAX; i++) {
+				fds[n] = m->ls[s].v[i].fd;
+				roles[n++] = master_svc_role(s);
+			}
+		}
+		if (m->tls_fd >= 0 && n < MASTER_FDS_MAX) {
+			fds[n] = m->tls_fd;
+			roles[n++] = MTA_FD_ROLE_TLS;
+		}
+		if (kind == MASTER_SMTPD && m->connlimit_fd >= 0 &&
+		    n < MASTER_FDS_MAX) {
+			fds[n] = m->connlimit_fd;
+			roles[n++] = MTA_FD_ROLE_CONNLIMIT;
 		}
 		break;
 	case MASTER_LOCAL:

@@ -10,6 +10,7 @@
 #include "lib/mem.h"
 
 #include <errno.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,18 @@ static void master_listen_sockets(struct master *m)
 			    strerror(-*v[i].fd));
 }
 
+/* The smtpd workers' shared connection table (lib/connlimit.h): room
+ * for two generations of workers, as during a reload's drain. */
+static void master_connlimit(struct master *m)
+{
+	unsigned n = 2 * m->conf.smtpd_workers + 2;
+
+	if (n > CONNLIMIT_SLICES_MAX)
+		n = CONNLIMIT_SLICES_MAX;
+	if ((m->connlimit_fd = connlimit_create(&m->connlimit, n)) < 0)
+		fatalx("connection table: %s", strerror(-m->connlimit_fd));
+}
+
 /* Lock, bind, check: after this the master is "up". */
 static void master_bind(struct master *m)
 {
@@ -112,13 +125,15 @@ static void master_bind(struct master *m)
 	m->pid_fd = rc;
 	if ((rc = master_signals_init(m)) < 0)
 		fatalx("signalfd: %s", strerror(-rc));
-	if (master_listeners_open(&m->smtp, m->conf.smtp_listen,
-	    m->conf.n_smtp_listen, NULL, err, sizeof(err)) < 0)
+	if (master_svc_open(m->ls, &m->conf, NULL, err, sizeof(err)) < 0)
 		fatalx("%s", err);
-	if (master_listeners_open(&m->pop3, m->conf.pop3_listen,
-	    m->conf.n_pop3_listen, NULL, err, sizeof(err)) < 0)
-		fatalx("%s", err);
+	if (RAND_bytes(m->tls_tickets, sizeof(m->tls_tickets)) != 1)
+		fatalx("no random bytes for the TLS ticket keys");
+	if ((m->tls_fd = master_tls_prepare(&m->conf, m->tls_tickets, err,
+	    sizeof(err))) < 0)
+		fatalx("TLS: %s", err);
 	master_listen_sockets(m);
+	master_connlimit(m);
 	if (m->users.on &&
 	    master_kinds_check(m, &m->users, m->conf_path, err, sizeof(err)) < 0)
 		fatalx("a daemon user cannot use what it needs: %s (the "
@@ -136,13 +151,13 @@ static void master_start_daemons(struct master *m)
 	    c->state_dir, c->smtpd_workers, c->remote_workers);
 	if (!m->users.on)
 		log_info("privilege separation is off (not started as root)");
-	for (i = 0; i < c->n_smtp_listen; i++)
-		log_info("smtp_listen: %s", c->smtp_listen[i].text);
-	for (i = 0; i < c->n_pop3_listen; i++)
-		log_info("pop3_listen: %s", c->pop3_listen[i].text);
-	if (c->n_submission_listen || c->n_smtps_listen || c->n_pop3s_listen)
-		log_info("submission_listen/smtps_listen/pop3s_listen: not "
-		    "served yet (TLS issue)");
+	for (unsigned s = 0; s < MASTER_NSVC; s++) {
+		size_t n;
+		const struct conf_listen *v = master_svc_want(c, s, &n);
+
+		for (size_t j = 0; j < n; j++)
+			log_info("%s: %s", master_svc_key(s), v[j].text);
+	}
 	master_child_add(m, MASTER_QWRITER);
 	master_child_add(m, MASTER_QMGR);
 	for (i = 0; i < c->remote_workers; i++)
@@ -150,7 +165,7 @@ static void master_start_daemons(struct master *m)
 	master_child_add(m, MASTER_LOCAL);
 	for (i = 0; i < c->smtpd_workers; i++)
 		master_child_add(m, MASTER_SMTPD);
-	if (c->n_pop3_listen > 0)
+	if (master_svc_wanted(c, MASTER_POP3D))
 		master_child_add(m, MASTER_POP3D);
 }
 
@@ -177,6 +192,7 @@ int main(int argc, char **argv)
 		usage();
 	umask(022);
 	m->pid_fd = m->sig_fd = m->qwriter_fd = m->agent_fd = m->qmgrctl_fd = -1;
+	m->tls_fd = m->connlimit_fd = -1;
 	master_setup(m);
 	if (!foreground)
 		master_daemon_start();

@@ -17,7 +17,7 @@
 /* Everything that can fail, before anything changes.  0 or -1 (logged). */
 static int master_reload_prepare(struct master *m, struct conf *nc,
     char *path, size_t pathlen, struct master_users *nu,
-    struct master_listeners *nl, struct master_listeners *pl)
+    struct master_listeners *nl, int *tls_fd)
 {
 	char err[CONF_ERR_MAX + 2 * sizeof(nc->state_dir) + 128];
 
@@ -34,12 +34,13 @@ static int master_reload_prepare(struct master *m, struct conf *nc,
 		goto fail;
 	if (nu->on && master_kinds_check(m, nu, path, err, sizeof(err)) < 0)
 		goto fail;
-	if (master_listeners_open(nl, nc->smtp_listen, nc->n_smtp_listen,
-	    &m->smtp, err, sizeof(err)) < 0)
+	/* The certificate is re-read too: SIGHUP is how a renewed one is
+	 * taken up (the new workers get the new memfd). */
+	if ((*tls_fd = master_tls_prepare(nc, m->tls_tickets, err,
+	    sizeof(err))) < 0)
 		goto fail;
-	if (master_listeners_open(pl, nc->pop3_listen, nc->n_pop3_listen,
-	    &m->pop3, err, sizeof(err)) < 0) {
-		master_listeners_close(nl, &m->smtp);
+	if (master_svc_open(nl, nc, m->ls, err, sizeof(err)) < 0) {
+		close(*tls_fd);
 		goto fail;
 	}
 	return 0;
@@ -70,19 +71,17 @@ void master_reload(struct master *m)
 {
 	struct conf *nc = xcalloc(1, sizeof(*nc));
 	struct master_users nu;
-	struct master_listeners *nl = xcalloc(1, sizeof(*nl));
-	struct master_listeners *pl = xcalloc(1, sizeof(*pl));
+	struct master_listeners *nl = xcalloc(MASTER_NSVC, sizeof(*nl));
 	char path[sizeof(m->conf_path)], err[512];
-	int qw;
+	int qw, tls_fd;
 	unsigned i;
 
 	log_info("SIGHUP: reloading the configuration");
 	if (master_reload_prepare(m, nc, path, sizeof(path), &nu, nl,
-	    pl) < 0) {
+	    &tls_fd) < 0) {
 		conf_free(nc);
 		free(nc);
 		free(nl);
-		free(pl);
 		return;
 	}
 	qw = master_qwriter_changed(&m->conf, nc) ||
@@ -99,10 +98,10 @@ void master_reload(struct master *m)
 		    "restarting it");
 	log_info("reload: restarting the queue manager and the delivery "
 	    "agents");
-	master_listeners_close(&m->smtp, nl);
-	m->smtp = *nl;
-	master_listeners_close(&m->pop3, pl);
-	m->pop3 = *pl;
+	master_svc_close(m->ls, nl);
+	memcpy(m->ls, nl, sizeof(m->ls));
+	close(m->tls_fd);
+	m->tls_fd = tls_fd;
 	conf_free(&m->conf);
 	m->conf = *nc;		/* the heap parts move with it */
 	memcpy(m->conf_path, path, sizeof(path));
@@ -116,7 +115,7 @@ void master_reload(struct master *m)
 	for (i = 0; i < m->conf.smtpd_workers; i++)
 		master_child_add(m, MASTER_SMTPD);
 	master_child_stop(m, MASTER_SMTPD, m->gen, MASTER_RELOAD_DRAIN_SEC);
-	if (m->conf.n_pop3_listen > 0)
+	if (master_svc_wanted(&m->conf, MASTER_POP3D))
 		master_child_add(m, MASTER_POP3D);
 	master_child_stop(m, MASTER_POP3D, m->gen, MASTER_DRAIN_SEC);
 	if (qw)
@@ -127,5 +126,4 @@ void master_reload(struct master *m)
 	    m->conf_path[0] ? m->conf_path : "(defaults)");
 	free(nc);
 	free(nl);
-	free(pl);
 }

@@ -185,6 +185,12 @@ static void master_spawn_child(const struct master_spawn *s, const int *fds,
 	}
 	/* After the drop (a credential change clears it): die with us. */
 	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+	/* Dropped or not (started by a plain user): no daemon regains
+	 * privileges through exec. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		log_warn("%s: no_new_privs: %s", argv[0], strerror(errno));
+		_exit(127);
+	}
 	if (getppid() != parent)
 		_exit(0);
 	if (prog >= 0)

@@ -5,6 +5,8 @@ MASTER_AR    := $(BUILD)/master.a
 $(MASTER_AR): $(MASTER_SRCS:%.c=$(BUILD)/%.o)
 	$(AR) rcs $@ $^
 PROGRAMS      += $(BIN)/mta-master $(BIN)/mtactl
+PROG_LIBS_mta-master := -lssl -lcrypto
+PROG_LIBS_mtactl := -lssl -lcrypto
 TEST_ARCHIVES += $(MASTER_AR)
 $(BIN)/mta-master: $(BUILD)/master/master_main.o $(MASTER_AR) $(LIBMTA)
 $(BIN)/mtactl: $(BUILD)/master/mtactl_main.o $(MASTER_AR) $(QUEUE_AR) $(LIBMTA)

@@ -8,6 +8,7 @@
 #include "lib/aliases.h"
 #include "lib/mem.h"
 #include "lib/transport.h"
+#include "lib/tls_server.h"
 #include "lib/users.h"
 
 #include <errno.h>
@@ -93,6 +94,34 @@ static int mtactl_check_table(const char *key, const char *path, int rc,
 	return 0;
 }
 
+/* The certificate and key, as the master loads them: both readable, PEM,
+ * and the key matching the certificate.  Neither there at the default
+ * paths is fine: the first start makes a self-signed pair. */
+static int mtactl_check_tls(const struct conf *c)
+{
+	struct tls_bundle b;
+	char err[1024];
+	void *ctx;
+	int rc;
+
+	if (access(c->tls_cert_file, F_OK) < 0 &&
+	    access(c->tls_key_file, F_OK) < 0 && errno == ENOENT) {
+		printf("%s: not there yet (the first start generates a "
+		    "self-signed pair unless tls_cert_file is set)\n",
+		    c->tls_cert_file);
+		return 0;
+	}
+	rc = tls_bundle_load(&b, c->tls_cert_file, c->tls_key_file, err,
+	    sizeof(err));
+	if (rc == 0) {
+		ctx = tls_server_ctx_new(&b, err, sizeof(err));
+		tls_bundle_free(&b);
+		tls_server_ctx_free(ctx);
+		rc = ctx != NULL ? 0 : -EINVAL;
+	}
+	return mtactl_check_table("tls_cert_file", c->tls_cert_file, rc, err);
+}
+
 /* The tables the daemons load besides the config: transport_file,
  * aliases_file, users_file, each parsed as they would. */
 static int mtactl_check_tables(const struct conf *c)
@@ -129,7 +158,7 @@ static int mtactl_check_tables(const struct conf *c)
 		if (u != NULL)
 			users_free(u);
 	}
-	return bad;
+	return bad | mtactl_check_tls(c);
 }
 
 int mtactl_check(struct mtactl *ctl, int argc, char **argv)

@@ -24,7 +24,7 @@ static const struct mtactl_cmd mtactl_cmds[] = {
 	  mtactl_status },
 	{ "reload", "", "check the config and make the master re-read it",
 	  mtactl_reload },
-	{ "check", "", "validate the config (file:line: message on error)",
+	{ "check", "", "validate the config, tables and TLS pair (file:line: msg)",
 	  mtactl_check },
 	{ "queue", "", "list the queue (next attempt, last error)",
 	  mtactl_queue },

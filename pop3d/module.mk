@@ -10,6 +10,6 @@ TEST_ARCHIVES += $(POP3D_AR)
 endif
 ifneq ($(wildcard pop3d/pop3d_main.c),)
 PROGRAMS += $(BIN)/mta-pop3d
-PROG_LIBS_mta-pop3d := -lcrypto -lpthread
+PROG_LIBS_mta-pop3d := -lssl -lcrypto -lpthread -lseccomp
 $(BIN)/mta-pop3d: $(BUILD)/pop3d/pop3d_main.o $(POP3D_AR) $(LIBMTA)
 endif

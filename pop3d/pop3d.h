@@ -8,12 +8,13 @@
 #include <stdint.h>
 
 #include "lib/buf.h"
+#include "lib/authfail.h"
 #include "lib/conf.h"
+#include "lib/connlimit.h"
 #include "lib/ev.h"
 #include "lib/netio.h"
 #include "lib/netsrv.h"
 #include "pop3d/pop3d_cmd.h"
-#include "pop3d/pop3d_fail.h"
 #include "pop3d/pop3d_mbox.h"
 #include "pop3d/pop3d_reply.h"
 #include "pop3d/pop3d_wire.h"
@@ -23,6 +24,7 @@
 #define POP3D_ERROR_LIMIT 10		/* bad commands before we close */
 #define POP3D_IN_HIGH (64 * 1024)	/* pause reading above this */
 #define POP3D_READ_CHUNK (64 * 1024)	/* RETR file reads */
+#define POP3D_REFUSE_TLS_MS 10000	/* pop3s over a limit: handshake time */
 
 enum pop3d_state {
 	POP3D_S_AUTH,			/* AUTHORIZATION */
@@ -36,6 +38,8 @@ struct pop3d_conn {
 	struct netio io;
 	struct pop3d_server *sv;
 	struct netsrv_node node;	/* in sv->srv.conns */
+	struct connlimit_ticket cl;	/* counted in sv->cl */
+	int refuse;			/* pop3s: the -ERR once TLS is up */
 	enum pop3d_state state;
 	struct buf in;			/* received, not yet handled */
 	int discarding;			/* inside an overlong line */
@@ -47,6 +51,8 @@ struct pop3d_conn {
 	uint64_t deadline;		/* ms, idle autologout */
 	char ip[POP3D_IP_MAX];
 	int loopback;
+	int tls;			/* TLS is up (after STLS, or pop3s) */
+	int tls_restart;		/* STLS answered: drop pipelined input */
 	char user[POP3D_USER_MAX + 1];
 	struct pop3d_mbox mb;
 	unsigned retrieved, deleted;
@@ -70,16 +76,30 @@ struct pop3d_server {
 	struct netsrv srv;		/* ring, listeners, connections */
 	const struct conf *conf;
 	struct pop3d_workers workers;
-	struct pop3d_fail fails;
+	struct authfail fails;
+	void *tls_ctx;			/* NULL: no STLS, pop3s refused */
+	struct connlimit cl;		/* connections per client address */
 	char mail_root[4200];
 	struct ev_op tick_op;
 	struct __kernel_timespec tick_ts;
 	uint64_t stop_deadline;
 };
 
+/* Listener tags. */
+enum pop3d_port { POP3D_PORT_POP3, POP3D_PORT_POP3S };
+
 /* ---- pop3d_session.c: lines, AUTHORIZATION, the shared reply path ---- */
+/* 1 if c may send a password now: over TLS, or from loopback when
+ * pop3_plaintext_loopback allows it. */
+int pop3d_may_login(const struct pop3d_conn *c);
 /* Greet a new connection. */
 void pop3d_session_start(struct pop3d_conn *c);
+/* Over a connection limit: reply r instead of the greeting, and close;
+ * with implicit TLS (c->tls) only once it is up (pop3d_session_secured),
+ * for which the client has POP3D_REFUSE_TLS_MS. */
+void pop3d_session_refuse(struct pop3d_conn *c, enum pop3d_reply r);
+/* TLS is up: a refusal that waited for it is sent.  1 if it was. */
+int pop3d_session_secured(struct pop3d_conn *c);
 /* Bytes from the client. */
 void pop3d_session_input(struct pop3d_conn *c, const char *p, size_t n);
 /* Handle buffered lines until one must wait (pipelining in order). */

@@ -31,8 +31,9 @@ static const char *const pop3d_replies[POP3D_R_NCODES] = {
 	[POP3D_R_LINE_TOO_LONG] = "-ERR line too long\r\n",
 	[POP3D_R_TOO_MANY_ERRORS] = "-ERR too many errors, closing\r\n",
 	[POP3D_R_TIMEOUT] = "-ERR autologout: idle too long\r\n",
-	[POP3D_R_TOO_MANY_CONN] = "-ERR [SYS/TEMP] too many connections, "
-	    "try again later\r\n",
+	[POP3D_R_TOO_MANY_CONN] = "-ERR [SYS/TEMP] Too many connections\r\n",
+	[POP3D_R_TOO_MANY_CONN_ADDR] = "-ERR [SYS/TEMP] Too many connections "
+	    "from your address\r\n",
 	[POP3D_R_SHUTDOWN] = "-ERR [SYS/TEMP] server shutting down\r\n",
 	[POP3D_R_SASL_CONT] = "+ \r\n",
 	[POP3D_R_SASL_CANCEL] = "-ERR authentication cancelled\r\n",
@@ -43,7 +44,9 @@ static const char *const pop3d_replies[POP3D_R_NCODES] = {
 	[POP3D_R_UPDATE_FAILED] = "-ERR [SYS/TEMP] some deleted messages "
 	    "were not removed\r\n",
 	[POP3D_R_NO_APOP] = "-ERR APOP not supported\r\n",
-	[POP3D_R_NO_STLS] = "-ERR STLS not available yet\r\n",
+	[POP3D_R_NO_STLS] = "-ERR [SYS/TEMP] TLS not available\r\n",
+	[POP3D_R_STLS_GO] = "+OK Begin TLS negotiation\r\n",
+	[POP3D_R_TLS_ACTIVE] = "-ERR TLS already active\r\n",
 };
 
 const char *pop3d_reply_text(enum pop3d_reply r)

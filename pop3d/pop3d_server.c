@@ -8,6 +8,9 @@
 #include "pop3d/pop3d.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/netio_tls.h"
+#include "lib/sandbox.h"
+#include "lib/tls_server.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -26,7 +29,7 @@ static void conn_eof(struct netio *io, int err)
 {
 	struct pop3d_conn *c = container_of(io, struct pop3d_conn, io);
 
-	(void)err;
+	netio_tls_log_failure(io, err, c->ip);
 	if (c->state == POP3D_S_CLOSED)
 		return;
 	pop3d_session_end(c, "connection lost");
@@ -39,6 +42,7 @@ static void conn_done(struct netio *io)
 
 	if (c->state != POP3D_S_CLOSED)
 		pop3d_session_end(c, "connection lost");
+	connlimit_leave(&c->sv->cl, &c->cl);
 	c->io_done = 1;
 	pop3d_conn_release(c);
 }
@@ -48,11 +52,20 @@ static void conn_drain(struct netio *io)
 	pop3d_trans_drain(container_of(io, struct pop3d_conn, io));
 }
 
+static void conn_secured(struct netio *io)
+{
+	struct pop3d_conn *c = container_of(io, struct pop3d_conn, io);
+
+	if (!pop3d_session_secured(c))	/* not a refusal waiting for TLS */
+		netio_tls_log_up(io, c->ip);
+}
+
 static const struct netio_cb conn_cb = {
 	.input = conn_input,
 	.eof = conn_eof,
 	.done = conn_done,
 	.drain = conn_drain,
+	.secured = conn_secured,
 };
 
 static struct pop3d_server *server_of(struct netsrv *srv)
@@ -60,29 +73,59 @@ static struct pop3d_server *server_of(struct netsrv *srv)
 	return container_of(srv, struct pop3d_server, srv);
 }
 
-static void conn_new(struct netsrv *srv, int fd)
+/* Count the client (lib/connlimit); 0 to admit it, or the -ERR that
+ * replaces its greeting. */
+static int conn_limit(struct pop3d_server *sv, struct pop3d_conn *c,
+    const struct sockaddr_storage *ss)
 {
-	const char *busy = pop3d_reply_text(POP3D_R_TOO_MANY_CONN);
+	const struct conf *cf = sv->conf;
+	enum connlimit_verdict v = connlimit_enter(&sv->cl, &c->cl,
+	    ss->ss_family == AF_UNSPEC ? NULL : (const struct sockaddr *)ss,
+	    cf->pop3_client_connection_limit, cf->pop3_max_connections);
+
+	if (v == CONNLIMIT_OK)
+		return 0;
+	connlimit_log_refusal(&sv->cl, v, c->ip, v == CONNLIMIT_CLIENT ?
+	    cf->pop3_client_connection_limit : cf->pop3_max_connections);
+	return v == CONNLIMIT_CLIENT ? POP3D_R_TOO_MANY_CONN_ADDR :
+	    POP3D_R_TOO_MANY_CONN;
+}
+
+static void conn_new(struct netsrv *srv, int fd, int tag)
+{
 	struct pop3d_server *sv = server_of(srv);
 	struct sockaddr_storage ss;
 	struct pop3d_conn *c;
-	int one = 1;
+	int one = 1, refuse;
 
-	if (srv->nconns >= sv->conf->pop3_max_connections) {
-		log_warn("connection limit %u reached",
-		    sv->conf->pop3_max_connections);
-		(void)!send(fd, busy, strlen(busy), MSG_DONTWAIT | MSG_NOSIGNAL);
+	/* Refused ones still closing fill the process: a flood. */
+	if (srv->nconns / 2 >= sv->conf->pop3_max_connections) {
 		close(fd);
 		return;
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->sv = sv;
 	netio_peer(fd, c->ip, sizeof(c->ip), NULL, &ss);
+	refuse = conn_limit(sv, c, &ss);
 	c->loopback = netio_is_loopback(&ss);
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	netsrv_conn_add(srv, &c->node);
 	netio_start(&c->io, &srv->ios, fd, &conn_cb);
-	pop3d_session_start(c);
+	if (tag == POP3D_PORT_POP3S) {
+		/* Implicit TLS (RFC 8314): the greeting waits for it. */
+		if (netio_tls_server(&c->io, sv->tls_ctx) < 0) {
+			log_warn("pop3s connection from [%s]: TLS not "
+			    "available", c->ip);
+			c->state = POP3D_S_CLOSED;
+			netio_abort(&c->io);
+			return;
+		}
+		c->tls = 1;
+	}
+	if (refuse)
+		pop3d_session_refuse(c, (enum pop3d_reply)refuse);
+	else
+		pop3d_session_start(c);
 }
 
 /* Close one session now: no UPDATE, so nothing is deleted. */
@@ -148,39 +191,51 @@ static void on_tick(struct ev_op *op, int res, unsigned flags)
 }
 
 static void setup(struct pop3d_server *sv, const struct conf *c,
-    const int *fds, size_t nfds)
+    const struct netsrv_listen *ls, size_t nls)
 {
+	char err[512];
 	int rc;
 
 	sv->conf = c;
+	if ((sv->tls_ctx = tls_server_ctx_load(c, err, sizeof(err))) == NULL)
+		log_warn("TLS not available (no STLS, pop3s refused): %s",
+		    err);
 	if (snprintf(sv->mail_root, sizeof(sv->mail_root), "%s/mail",
 	    c->state_dir) >= (int)sizeof(sv->mail_root))
 		fatalx("state_dir too long: %s", c->state_dir);
+	(void)connlimit_open(&sv->cl, NULL);	/* one process: private */
 	sv->srv.accept = conn_new;
 	sv->srv.stop = begin_stop;
+	sv->srv.ring_allow = sandbox_ring(SANDBOX_POP3D);
+	sandbox_fs(SANDBOX_POP3D, c);	/* before the helper threads */
 	netsrv_setup(&sv->srv, POP3D_RING_ENTRIES, POP3D_RECV_BUFS,
-	    POP3D_RECV_BUFSZ, fds, nfds);
-	pop3d_fail_init(&sv->fails, POP3D_FAIL_SLOTS, c->pop3_auth_fail_limit,
+	    POP3D_RECV_BUFSZ, ls, nls);
+	authfail_init(&sv->fails, AUTHFAIL_SLOTS, c->pop3_auth_fail_limit,
 	    c->pop3_auth_fail_window);
 	if ((rc = pop3d_workers_start(&sv->workers, &sv->srv.loop,
 	    c->users_file, sv->mail_root)) < 0)
 		fatalx("helper threads: %s", strerror(-rc));
 	sv->tick_op.fn = on_tick;
 	ev_timeout(&sv->srv.loop, &sv->tick_op, &sv->tick_ts, POP3D_TICK_MS);
+	sandbox_syscalls(SANDBOX_POP3D, c);	/* set-up is over */
 }
 
-int pop3d_server_run(const struct conf *c, const int *fds, size_t nfds)
+int pop3d_server_run(const struct conf *c, const struct netsrv_listen *ls,
+    size_t nls)
 {
 	static struct pop3d_server server;
 	struct pop3d_server *sv = &server;
 	int rc;
 
-	setup(sv, c, fds, nfds);
-	log_info("ready: %zu listener(s), up to %u connections", nfds,
-	    c->pop3_max_connections);
+	setup(sv, c, ls, nls);
+	log_info("ready: %zu listener(s), up to %u connections (%u per "
+	    "client address)", nls, c->pop3_max_connections,
+	    c->pop3_client_connection_limit);
 	rc = ev_run(&sv->srv.loop);
 	pop3d_workers_stop(&sv->workers);
-	pop3d_fail_free(&sv->fails);
+	authfail_free(&sv->fails);
+	tls_server_ctx_free(sv->tls_ctx);
+	connlimit_close(&sv->cl);
 	if (rc < 0) {
 		log_warn("event loop: %s", strerror(-rc));
 		return 1;

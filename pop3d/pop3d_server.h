@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "lib/conf.h"
+#include "lib/netsrv.h"
 
 #define POP3D_RING_ENTRIES 4096
 #define POP3D_RECV_BUFS 256		/* provided buffers (power of 2) */
@@ -14,6 +15,7 @@
 #define POP3D_TICK_MS 1000
 #define POP3D_STOP_GRACE_MS 5000
 
-/* Serve on the listening sockets until SIGTERM; returns the exit status. */
-int pop3d_server_run(const struct conf *c, const int *fds, size_t nfds);
+/* Serve on the listening sockets (tags: enum pop3d_port) until SIGTERM; returns the exit status. */
+int pop3d_server_run(const struct conf *c, const struct netsrv_listen *ls,
+    size_t nls);
 #endif

@@ -6,6 +6,7 @@
  * logged and are wiped from the job once checked. */
 #include "pop3d/pop3d.h"
 #include "lib/base64.h"
+#include "lib/netio_tls.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 
@@ -33,7 +34,7 @@ void pop3d_reply_err(struct pop3d_conn *c, enum pop3d_reply r)
 	}
 }
 
-void pop3d_session_start(struct pop3d_conn *c)
+static void session_init(struct pop3d_conn *c)
 {
 	buf_init(&c->in, 0);
 	buf_init(&c->scratch, 0);
@@ -41,7 +42,33 @@ void pop3d_session_start(struct pop3d_conn *c)
 	c->rfd = -1;
 	c->deadline = netio_now_ms() + (uint64_t)c->sv->conf->pop3_timeout *
 	    1000;
+}
+
+void pop3d_session_start(struct pop3d_conn *c)
+{
+	session_init(c);
 	pop3d_reply(c, POP3D_R_GREETING);
+}
+
+void pop3d_session_refuse(struct pop3d_conn *c, enum pop3d_reply r)
+{
+	session_init(c);
+	if (c->tls) {
+		c->refuse = (int)r;
+		c->deadline = netio_now_ms() + POP3D_REFUSE_TLS_MS;
+		return;
+	}
+	pop3d_reply(c, r);
+	pop3d_session_close(c);
+}
+
+int pop3d_session_secured(struct pop3d_conn *c)
+{
+	if (c->refuse == 0 || c->state == POP3D_S_CLOSED)
+		return 0;
+	pop3d_reply(c, (enum pop3d_reply)c->refuse);
+	pop3d_session_close(c);
+	return 1;
 }
 
 void pop3d_session_close(struct pop3d_conn *c)
@@ -103,7 +130,7 @@ static void start_login(struct pop3d_conn *c, const char *pass, size_t n)
 {
 	struct pop3d_server *sv = c->sv;
 
-	if (pop3d_fail_blocked(&sv->fails, c->ip, now_s())) {
+	if (authfail_blocked(&sv->fails, c->ip, now_s())) {
 		log_info("login refused user=<%s> client=%s (too many "
 		    "failures)", c->user, c->ip);
 		c->user[0] = '\0';
@@ -146,7 +173,7 @@ static void login_failed(struct pop3d_conn *c)
 	unsigned delay = c->sv->conf->pop3_auth_fail_delay;
 
 	log_info("login failed user=<%s> client=%s", c->user, c->ip);
-	pop3d_fail_record(&c->sv->fails, c->ip, now_s());
+	authfail_record(&c->sv->fails, c->ip, now_s());
 	c->user[0] = '\0';
 	if (delay == 0) {
 		c->busy = 0;
@@ -239,7 +266,7 @@ static void cmd_auth(struct pop3d_conn *c, const struct pop3d_cmd *cmd)
 		pop3d_reply(c, POP3D_R_AUTH_LIST);
 		return;
 	}
-	if (!c->loopback) {
+	if (!pop3d_may_login(c)) {
 		pop3d_reply_err(c, POP3D_R_PLAINTEXT);
 		return;
 	}
@@ -257,12 +284,41 @@ static void cmd_auth(struct pop3d_conn *c, const struct pop3d_cmd *cmd)
 	sasl_plain(c, sp + 1, cmd->arglen - mlen - 1);
 }
 
+int pop3d_may_login(const struct pop3d_conn *c)
+{
+	return c->tls ||
+	    (c->loopback && c->sv->conf->pop3_plaintext_loopback);
+}
+
+/* STLS (RFC 2595): +OK in the clear, then TLS below the session.  Lines
+ * the client sent after STLS came before the handshake, in the clear:
+ * they are thrown away unread (pop3d_session_run), never executed. */
+static void cmd_stls(struct pop3d_conn *c, const struct pop3d_cmd *cmd)
+{
+	if (cmd->arg != NULL) {
+		pop3d_reply_err(c, POP3D_R_SYNTAX);
+	} else if (c->tls) {
+		pop3d_reply_err(c, POP3D_R_TLS_ACTIVE);
+	} else if (c->sv->tls_ctx == NULL) {
+		pop3d_reply_err(c, POP3D_R_NO_STLS);
+	} else {
+		pop3d_reply(c, POP3D_R_STLS_GO);
+		if (netio_tls_server(&c->io, c->sv->tls_ctx) < 0) {
+			log_warn("STLS from [%s]: no TLS session", c->ip);
+			pop3d_session_close(c);
+			return;
+		}
+		c->tls = 1;
+		c->tls_restart = 1;
+	}
+}
+
 /* AUTHORIZATION state. */
 static void auth_cmd(struct pop3d_conn *c, const struct pop3d_cmd *cmd)
 {
 	switch (cmd->verb) {
 	case POP3D_V_USER:
-		if (!c->loopback)
+		if (!pop3d_may_login(c))
 			pop3d_reply_err(c, POP3D_R_PLAINTEXT);
 		else if (cmd->arg == NULL ||
 		    set_user(c, cmd->arg, cmd->arglen) < 0)
@@ -271,7 +327,7 @@ static void auth_cmd(struct pop3d_conn *c, const struct pop3d_cmd *cmd)
 			pop3d_reply(c, POP3D_R_USER_OK);
 		break;
 	case POP3D_V_PASS:
-		if (!c->loopback)
+		if (!pop3d_may_login(c))
 			pop3d_reply_err(c, POP3D_R_PLAINTEXT);
 		else if (c->user[0] == '\0')
 			pop3d_reply_err(c, POP3D_R_USER_FIRST);
@@ -286,7 +342,7 @@ static void auth_cmd(struct pop3d_conn *c, const struct pop3d_cmd *cmd)
 		pop3d_reply_err(c, POP3D_R_NO_APOP);
 		break;
 	case POP3D_V_STLS:
-		pop3d_reply_err(c, POP3D_R_NO_STLS);
+		cmd_stls(c, cmd);
 		break;
 	case POP3D_V_UNKNOWN:
 		pop3d_reply_err(c, POP3D_R_UNKNOWN);
@@ -354,12 +410,20 @@ void pop3d_session_run(struct pop3d_conn *c)
 {
 	size_t off = 0;
 
-	while (!c->busy && c->state != POP3D_S_CLOSED && off < c->in.len)
+	while (!c->busy && c->state != POP3D_S_CLOSED && !c->tls_restart &&
+	    off < c->in.len)
 		if (!next_line(c, &off))
 			break;
 	if (c->state == POP3D_S_CLOSED)
 		return;
 	buf_consume(&c->in, off);
+	if (c->tls_restart) {
+		c->tls_restart = 0;
+		if (c->in.len > 0)
+			log_warn("discarded %zu bytes pipelined after STLS "
+			    "from [%s]", c->in.len, c->ip);
+		c->in.len = 0;
+	}
 	if (c->in.len == 0)
 		buf_free(&c->in);
 	if (c->paused && c->in.len < POP3D_IN_HIGH / 2) {

@@ -36,13 +36,16 @@ void pop3d_capa(struct pop3d_conn *c)
 {
 	static const char head[] = "+OK Capability list follows\r\n";
 	static const char auth[] = "USER\r\nSASL PLAIN\r\n";
+	static const char stls[] = "STLS\r\n";
 	static const char rest[] = "TOP\r\nUIDL\r\nPIPELINING\r\n"
 	    "RESP-CODES\r\nAUTH-RESP-CODE\r\nIMPLEMENTATION mta-pop3d\r\n"
 	    ".\r\n";
 
 	netio_write(&c->io, head, sizeof(head) - 1);
-	if (c->loopback && c->state == POP3D_S_AUTH)
+	if (c->state == POP3D_S_AUTH && pop3d_may_login(c))
 		netio_write(&c->io, auth, sizeof(auth) - 1);
+	if (c->state == POP3D_S_AUTH && !c->tls && c->sv->tls_ctx != NULL)
+		netio_write(&c->io, stls, sizeof(stls) - 1);
 	netio_write(&c->io, rest, sizeof(rest) - 1);
 }
 

@@ -1,17 +1,15 @@
-/* pop3d_worker: the helper threads that do what would block the ring:
- * password checks (yescrypt: tens of milliseconds by design) followed by
- * opening the mailbox (flock, new/ -> cur/, readdir), and the UPDATE
- * state's unlinks and fsync.  Jobs go in through a mutex-protected queue;
- * finished jobs come back on a list and an eventfd read on the ring wakes
- * the loop, which runs each job's done callback on its own thread.  The
- * accounts snapshot lives here and is refreshed (users_refresh) by the
- * threads under a write lock at most once a second. */
+/* pop3d_worker: what pop3d does off the ring, on lib/workq's helper
+ * threads: password checks (lib/authdb: yescrypt costs tens of
+ * milliseconds by design) followed by opening the mailbox (flock, new/ ->
+ * cur/, readdir), and the UPDATE state's unlinks and fsync.  Each job's
+ * done callback runs on the loop's thread. */
 #ifndef POP3D_WORKER_H
 #define POP3D_WORKER_H
-#include <pthread.h>
 #include <stdint.h>
 
+#include "lib/authdb.h"
 #include "lib/ev.h"
+#include "lib/workq.h"
 #include "pop3d/pop3d_mbox.h"
 
 #define POP3D_WORKER_THREADS 2
@@ -24,6 +22,7 @@ struct pop3d_job;
 typedef void (*pop3d_job_fn)(struct pop3d_job *j);
 
 struct pop3d_job {
+	struct workq_job wj;
 	enum pop3d_job_kind kind;
 	char user[POP3D_USER_MAX + 1];
 	char pass[POP3D_PASS_MAX + 1];	/* wiped once checked */
@@ -31,26 +30,13 @@ struct pop3d_job {
 	int ok;				/* LOGIN: the password matched */
 	int rc;				/* mailbox result, 0 or -errno */
 	pop3d_job_fn done;		/* on the loop's thread */
-	struct pop3d_job *next;
+	struct pop3d_workers *w;
 };
 
 struct pop3d_workers {
-	pthread_t th[POP3D_WORKER_THREADS];
-	size_t nth;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct pop3d_job *head, *tail, *done;
-	int stopping;
-	int efd;
-	struct ev_loop *loop;
-	struct ev_op efd_op;
-	uint64_t efd_val;
-	int efd_busy;
-	const char *users_path, *mail_root;
-	pthread_rwlock_t users_lock;
-	struct users *users;
-	uint64_t users_checked;		/* s, monotonic */
-	int users_failed;		/* the last load failed (logged) */
+	struct workq q;
+	struct authdb db;
+	const char *mail_root;
 };
 
 /* Load the accounts, start the threads and the eventfd read.  0 or

@@ -4,5 +4,6 @@ SMTPD_AR   := $(BUILD)/smtpd.a
 $(SMTPD_AR): $(SMTPD_SRCS:%.c=$(BUILD)/%.o)
 	$(AR) rcs $@ $^
 PROGRAMS      += $(BIN)/mta-smtpd
+PROG_LIBS_mta-smtpd := -lssl -lcrypto -lpthread -lseccomp
 TEST_ARCHIVES += $(SMTPD_AR)
 $(BIN)/mta-smtpd: $(BUILD)/smtpd/smtpd_main.o $(SMTPD_AR) $(LIBMTA)

@@ -24,6 +24,10 @@ struct smtpd_io_ops {
 	void (*close)(void *ctx);
 	/* on=1: stop delivering input; on=0: deliver again. */
 	void (*pause)(void *ctx, int on);
+	/* TLS below the session from the next byte received (STARTTLS;
+	 * what is already queued leaves in the clear).  0 or -1; NULL when
+	 * the connection cannot do TLS. */
+	int (*starttls)(void *ctx);
 };
 
 /* The writer's verdict on a committed message (or the lost connection). */
@@ -81,6 +85,35 @@ struct smtpd_sink_ops {
 	int (*congested)(void *ctx, struct smtpd_qtxn *t);
 };
 
+/* The password check behind AUTH (smtpd_authck: helper threads, the
+ * failure delay and the per-address failure table; or the transcript
+ * tests' fake).  Like the sink, it never calls q->done from inside one of
+ * these calls. */
+enum smtpd_auth_result {
+	SMTPD_AUTH_OK = 1,
+	SMTPD_AUTH_FAIL,	/* after the failure delay; counted */
+	SMTPD_AUTH_TEMP,	/* users_file not loaded: 454 */
+};
+
+struct smtpd_authq;
+typedef void (*smtpd_authq_fn)(struct smtpd_authq *q, int result);
+
+/* One check in flight; embedded in the session's struct smtpd_auth. */
+struct smtpd_authq {
+	void *job;		/* the checker's; NULL: none in flight */
+	smtpd_authq_fn done;
+};
+
+struct smtpd_authck_ops {
+	/* 1 if AUTH from client (IP text) is refused: too many failures. */
+	int (*blocked)(void *ctx, const char *client);
+	/* Check user's password (passlen bytes, copied); q->done follows. */
+	void (*check)(void *ctx, struct smtpd_authq *q, const char *client,
+	    const char *user, const char *pass, size_t passlen);
+	/* Forget q's check: no callback follows. */
+	void (*cancel)(void *ctx, struct smtpd_authq *q);
+};
+
 enum smtpd_state {
 	SMTPD_S_CMD,		/* reading command lines */
 	SMTPD_S_DATA,		/* DATA content until <CRLF>.<CRLF> */
@@ -91,8 +124,16 @@ enum smtpd_state {
 
 enum smtpd_mode { SMTPD_M_NONE, SMTPD_M_DATA, SMTPD_M_BDAT };
 
+/* Which listener the client came in on (INTERFACE.md's three ports). */
+enum smtpd_port {
+	SMTPD_PORT_SMTP,	/* smtp_listen: relay/MX, STARTTLS offered */
+	SMTPD_PORT_SUBMISSION,	/* submission_listen: STARTTLS, then AUTH */
+	SMTPD_PORT_SMTPS,	/* smtps_listen: implicit TLS, then AUTH */
+};
+
 struct smtpd_session;
 struct smtpd_local;
+struct smtpd_auth;
 
 /* A mail transaction: from MAIL to the end of content (or RSET). */
 struct smtpd_txn {
@@ -121,9 +162,18 @@ struct smtpd_session {
 	const struct smtpd_sink_ops *sink;
 	void *sink_ctx;
 	struct smtpd_local *local;	/* NULL: no local recipient check */
+	const struct smtpd_authck_ops *authck;	/* NULL: no AUTH */
+	void *authck_ctx;
+	struct smtpd_auth *auth;	/* an AUTH exchange in progress */
+	char *auth_user;	/* the authenticated identity (lower case) */
+	const char *auth_method;	/* its SASL mechanism, for logs */
 	enum smtpd_state state;
 	enum smtpd_verb verb;	/* command being answered (for logs) */
 	int trusted;		/* client in mynetworks */
+	int refused;		/* over a connection limit: no session */
+	enum smtpd_port port;	/* the listener it came in on */
+	int tls;		/* TLS is up (after STARTTLS, or smtps) */
+	int tls_restart;	/* STARTTLS answered: drop pipelined input */
 	int esmtp;		/* EHLO (not HELO) */
 	int discarding;		/* inside an overlong line */
 	int draining;		/* close after the current transaction */

@@ -8,6 +8,9 @@
 #include "lib/netio.h"
 #include "smtpd/smtpd.h"
 
-/* The session's view of netio (ctx is the struct netio). */
+/* The session's view of netio (ctx is the struct netio): plaintext only,
+ * and with STARTTLS on smtpd_io_tls_ctx (the worker's server context). */
 extern const struct smtpd_io_ops smtpd_io_session_ops;
+extern const struct smtpd_io_ops smtpd_io_tls_ops;
+extern void *smtpd_io_tls_ctx;
 #endif

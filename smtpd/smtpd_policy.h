@@ -1,6 +1,7 @@
 /* smtpd_policy: who may send mail to whom (the anti-relay rule).  Mail to
  * a local domain is accepted from anyone, but only in the plain form
- * local@domain; any destination is accepted from a client in mynetworks;
+ * local@domain; any destination is accepted from a client in mynetworks
+ * or one that has authenticated (the caller passes trusted for both);
  * everything else is refused with 554 5.7.1.  Pure: conf and parsed
  * addresses in, a reply id out. */
 #ifndef SMTPD_POLICY_H

@@ -5,6 +5,7 @@
  * not consumed stays in s->in, which is freed whenever it empties so an
  * idle session holds no buffer. */
 #include "smtpd/smtpd_proto.h"
+#include "smtpd/smtpd_auth.h"
 #include "smtpd/smtpd_local.h"
 #include "smtpd/smtpd_policy.h"
 #include "smtpd/smtpd_reply.h"
@@ -77,6 +78,7 @@ void smtpd_proto_close(struct smtpd_session *s)
 	if (s->state == SMTPD_S_CLOSED)
 		return;
 	smtpd_txn_close(s);
+	smtpd_auth_abort(s);
 	s->state = SMTPD_S_CLOSED;
 	s->deadline = 0;
 	s->io->close(s->io_ctx);
@@ -88,6 +90,13 @@ void smtpd_proto_start(struct smtpd_session *s)
 	smtpd_proto_reply(s, SMTPD_R_GREETING, s->conf->hostname);
 	s->deadline = smtpd_now_ms() +
 	    (uint64_t)s->conf->smtpd_timeout_idle * 1000;
+}
+
+void smtpd_proto_refuse(struct smtpd_session *s, int id)
+{
+	s->refused = 1;
+	smtpd_proto_reply(s, id, s->conf->hostname);
+	smtpd_proto_close(s);
 }
 
 static void cmd_helo(struct smtpd_session *s, const struct smtpd_cmd *c,
@@ -109,9 +118,44 @@ static void cmd_helo(struct smtpd_session *s, const struct smtpd_cmd *c,
 		return;
 	}
 	buf_init(&b, 0);
-	smtpd_reply_ehlo(&b, s->conf->hostname, s->conf->message_size_limit);
+	smtpd_reply_ehlo(&b, s->conf->hostname, s->conf->message_size_limit,
+	    (s->io->starttls != NULL && !s->tls ? SMTPD_EHLO_STARTTLS : 0) |
+	    (smtpd_auth_offered(s) ? SMTPD_EHLO_AUTH : 0));
 	s->io->write(s->io_ctx, b.data, b.len);
 	buf_free(&b);
+}
+
+/* STARTTLS (RFC 3207): 220 in the clear, then TLS below the session.
+ * Whatever the client sent after the command came before the handshake,
+ * in the clear, so it is thrown away unread (the CVE-2011-0411 class:
+ * smtpd_proto_input), and the session starts over from EHLO (4.2). */
+static void cmd_starttls(struct smtpd_session *s, const struct smtpd_cmd *c)
+{
+	if (c->arglen > 0) {
+		smtpd_proto_reply(s, SMTPD_R_SYNTAX_STARTTLS, NULL);
+		return;
+	}
+	if (s->tls) {
+		smtpd_proto_reply(s, SMTPD_R_TLS_ACTIVE, NULL);
+		return;
+	}
+	if (s->io->starttls == NULL) {
+		smtpd_proto_reply(s, SMTPD_R_TLS_UNAVAILABLE, NULL);
+		return;
+	}
+	smtpd_proto_reply(s, SMTPD_R_TLS_READY, NULL);
+	if (s->io->starttls(s->io_ctx) < 0) {
+		log_warn("STARTTLS from [%s]: no TLS session", s->client_ip);
+		smtpd_proto_close(s);
+		return;
+	}
+	s->tls = 1;
+	s->tls_restart = 1;
+	smtpd_txn_close(s);
+	free(s->helo);
+	s->helo = NULL;
+	s->esmtp = 0;
+	smtpd_auth_reset(s);	/* RFC 3207 4.2: forget what came before */
 }
 
 static void cmd_mail(struct smtpd_session *s, const struct smtpd_cmd *c)
@@ -129,6 +173,10 @@ static void cmd_mail(struct smtpd_session *s, const struct smtpd_cmd *c)
 	}
 	if ((rc = smtpd_cmd_mail(c->arg, c->arglen, s->esmtp, &m)) != 0) {
 		smtpd_proto_reply(s, rc, NULL);
+		return;
+	}
+	if ((rc = smtpd_auth_mail(s, &m.addr)) != 0) {
+		smtpd_proto_reply(s, rc, s->auth_user);
 		return;
 	}
 	if (m.has_size && m.size > s->conf->message_size_limit) {
@@ -186,7 +234,8 @@ static void cmd_rcpt(struct smtpd_session *s, const struct smtpd_cmd *c)
 		return;
 	}
 	addr_format(&r.addr, text, sizeof(text));
-	if ((rc = smtpd_policy_rcpt(s->conf, s->trusted, &r)) != 0 ||
+	if ((rc = smtpd_policy_rcpt(s->conf, s->trusted ||
+	    s->auth_user != NULL, &r)) != 0 ||
 	    (rc = rcpt_local(s, &r, text)) != 0) {
 		smtpd_proto_reply(s, rc, text);
 		return;
@@ -260,9 +309,13 @@ static void command(struct smtpd_session *s, const struct smtpd_cmd *c)
 	case SMTPD_V_HELP:
 		smtpd_proto_reply(s, SMTPD_R_HELP, NULL);
 		break;
-	case SMTPD_V_EXPN:
 	case SMTPD_V_STARTTLS:
+		cmd_starttls(s, c);
+		break;
 	case SMTPD_V_AUTH:
+		smtpd_auth_cmd(s, c);
+		break;
+	case SMTPD_V_EXPN:
 	case SMTPD_V_ETRN:
 	case SMTPD_V_TURN:
 		smtpd_proto_reply(s, SMTPD_R_NOT_IMPLEMENTED, NULL);
@@ -282,6 +335,10 @@ static void command_line(struct smtpd_session *s, const char *line,
 
 	s->commands++;
 	s->rearm = 1;
+	if (s->auth != NULL) {		/* a SASL response, not a command */
+		smtpd_auth_response(s, line, len);
+		return;
+	}
 	rc = smtpd_cmd_parse(line, len, &c);
 	s->verb = c.verb;
 	if (rc != 0)
@@ -294,7 +351,7 @@ static void command_line(struct smtpd_session *s, const char *line,
  * bytes used; 0 means a complete line is not there yet. */
 static size_t cmd_step(struct smtpd_session *s, const char *p, size_t n)
 {
-	size_t limit = s->conf->smtpd_line_limit, len;
+	size_t limit = smtpd_auth_line_limit(s, p, n), len;
 	const char *lf = memchr(p, '\n', n);
 
 	if (s->discarding) {
@@ -308,13 +365,13 @@ static size_t cmd_step(struct smtpd_session *s, const char *p, size_t n)
 			return 0;
 		s->verb = SMTPD_V_UNKNOWN;
 		s->discarding = 1;	/* stay in sync: drop up to the LF */
-		smtpd_proto_reply(s, SMTPD_R_LINE_TOO_LONG, NULL);
+		smtpd_proto_reply(s, smtpd_auth_too_long(s, p, n), NULL);
 		return n;
 	}
 	len = (size_t)(lf - p);
 	if (len + 1 > limit) {
 		s->verb = SMTPD_V_UNKNOWN;
-		smtpd_proto_reply(s, SMTPD_R_LINE_TOO_LONG, NULL);
+		smtpd_proto_reply(s, smtpd_auth_too_long(s, p, n), NULL);
 		return len + 1;
 	}
 	command_line(s, p, len > 0 && p[len - 1] == '\r' ? len - 1 : len);
@@ -336,7 +393,7 @@ static size_t run(struct smtpd_session *s, const char *p, size_t n)
 {
 	size_t used = 0, k = 0;
 
-	while (used < n && !s->blocked && !drain_check(s)) {
+	while (used < n && !s->blocked && !s->tls_restart && !drain_check(s)) {
 		switch (s->state) {
 		case SMTPD_S_CMD:
 			k = cmd_step(s, p + used, n - used);
@@ -396,6 +453,20 @@ static void after(struct smtpd_session *s)
 	}
 }
 
+/* After STARTTLS: drop the input that followed it (plus `more` bytes not
+ * yet buffered), and say so: a client that does this is broken or an
+ * attacker injecting commands before the handshake. */
+static void tls_restart(struct smtpd_session *s, size_t more)
+{
+	size_t dropped = s->in.len + more;
+
+	s->tls_restart = 0;
+	buf_free(&s->in);
+	if (dropped > 0)
+		log_warn("discarded %zu bytes pipelined after STARTTLS from "
+		    "[%s]", dropped, s->client_ip);
+}
+
 void smtpd_proto_input(struct smtpd_session *s, const char *p, size_t n)
 {
 	size_t used;
@@ -406,7 +477,9 @@ void smtpd_proto_input(struct smtpd_session *s, const char *p, size_t n)
 		s->rearm = 1;	/* the data timeout is per block received */
 	if (s->in.len == 0) {
 		used = run(s, p, n);	/* straight from the receive buffer */
-		if (used < n && s->state != SMTPD_S_CLOSED &&
+		if (s->tls_restart)
+			tls_restart(s, n - used);
+		else if (used < n && s->state != SMTPD_S_CLOSED &&
 		    buf_append(&s->in, p + used, n - used) < 0)
 			panic("input buffer limit");
 	} else {
@@ -414,6 +487,8 @@ void smtpd_proto_input(struct smtpd_session *s, const char *p, size_t n)
 			panic("input buffer limit");
 		used = run(s, s->in.data, s->in.len);
 		buf_consume(&s->in, used);
+		if (s->tls_restart)
+			tls_restart(s, 0);
 	}
 	after(s);
 }
@@ -422,6 +497,8 @@ void smtpd_proto_resume(struct smtpd_session *s)
 {
 	if (s->state != SMTPD_S_CLOSED && s->in.len > 0)
 		buf_consume(&s->in, run(s, s->in.data, s->in.len));
+	if (s->tls_restart)
+		tls_restart(s, 0);
 	after(s);
 }
 
@@ -464,8 +541,11 @@ void smtpd_proto_shutdown(struct smtpd_session *s, int force)
 
 void smtpd_proto_free(struct smtpd_session *s)
 {
-	log_info("disconnect from [%s] commands=%u", s->client_ip, s->commands);
+	if (!s->refused)
+		log_info("disconnect from [%s] commands=%u", s->client_ip,
+		    s->commands);
 	smtpd_txn_close(s);
+	smtpd_auth_reset(s);
 	free(s->helo);
 	s->helo = NULL;
 	buf_free(&s->in);

@@ -14,6 +14,9 @@
 void smtpd_proto_init(struct smtpd_session *s, const struct conf *c);
 /* Log the connection and send the greeting. */
 void smtpd_proto_start(struct smtpd_session *s);
+/* Over a connection limit: reply id (421, arg the hostname) instead of
+ * the greeting, and close; nothing is logged (the caller does). */
+void smtpd_proto_refuse(struct smtpd_session *s, int id);
 /* Bytes from the client. */
 void smtpd_proto_input(struct smtpd_session *s, const char *p, size_t n);
 /* Continue with buffered input (after a verdict or the end of congestion). */

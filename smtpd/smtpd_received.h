@@ -12,6 +12,7 @@ struct smtpd_received_info {
 	const char *client_ip;	/* text, no brackets */
 	const char *hostname;	/* our name */
 	const char *rcpt;	/* the recipient when there is exactly one */
+	const char *auth_user;	/* the AUTH identity (auth set), or NULL */
 	int esmtp, tls, auth, smtputf8;
 };
 

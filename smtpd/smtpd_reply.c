@@ -28,13 +28,14 @@ static const struct smtpd_reply smtpd_replies[SMTPD_R_COUNT] = {
 	[SMTPD_R_VRFY] = { 252, 0,
 	    "252 2.0.0 Send some mail, I'll try my best" },
 	[SMTPD_R_HELP] = { 214, 0, "214 2.0.0 Commands: HELO EHLO MAIL RCPT "
-	    "DATA BDAT RSET NOOP QUIT VRFY HELP" },
+	    "DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH" },
 	[SMTPD_R_DATA_GO] = { 354, 0, "354 End data with <CR><LF>.<CR><LF>" },
 	[SMTPD_R_TIMEOUT] = { 421, 0, "421 4.4.2 $ Error: timeout exceeded" },
 	[SMTPD_R_TOO_MANY_ERRORS] = { 421, 0, "421 4.7.0 Too many errors" },
 	[SMTPD_R_SHUTDOWN] = { 421, 0, "421 4.3.2 Service shutting down" },
-	[SMTPD_R_TOO_MANY_CONN] = { 421, 0,
-	    "421 4.7.0 $ Error: too many connections" },
+	[SMTPD_R_TOO_MANY_CONN] = { 421, 0, "421 4.7.0 $ Too many connections" },
+	[SMTPD_R_TOO_MANY_CONN_ADDR] = { 421, 0,
+	    "421 4.7.0 $ Too many connections from your address" },
 	[SMTPD_R_QW_DOWN] = { 451, 0,
 	    "451 4.3.0 Error: queue unavailable, try again later" },
 	[SMTPD_R_TEMPFAIL] = { 452, 0,
@@ -96,6 +97,42 @@ static const struct smtpd_reply smtpd_replies[SMTPD_R_COUNT] = {
 	    "rejected: User unknown in local recipient table" },
 	[SMTPD_R_LOCAL_CONFIG] = { 451, 0, "451 4.3.0 <$>: Temporary lookup "
 	    "failure: local configuration error" },
+	[SMTPD_R_TLS_READY] = { 220, 0, "220 2.0.0 Ready to start TLS" },
+	[SMTPD_R_TLS_UNAVAILABLE] = { 454, 1,
+	    "454 4.7.0 TLS not available due to local problem" },
+	[SMTPD_R_TLS_ACTIVE] = { 503, 1, "503 5.5.1 Error: TLS already active" },
+	[SMTPD_R_SYNTAX_STARTTLS] = { 501, 1, "501 5.5.4 Syntax: STARTTLS" },
+	/* AUTH: RFC 4954 4 and 6 (texts as there, or Postfix's). */
+	[SMTPD_R_AUTH_CHALLENGE] = { 334, 0, "334 $" },
+	[SMTPD_R_AUTH_OK] = { 235, 0, "235 2.7.0 Authentication successful" },
+	[SMTPD_R_AUTH_FAILED] = { 535, 1,
+	    "535 5.7.8 Authentication credentials invalid" },
+	[SMTPD_R_AUTHZ_DENIED] = { 535, 1,
+	    "535 5.7.8 Authentication credentials invalid" },
+	[SMTPD_R_AUTH_TLS] = { 530, 1,
+	    "530 5.7.0 Must issue a STARTTLS command first" },
+	[SMTPD_R_AUTH_ENCRYPT] = { 538, 1, "538 5.7.11 Encryption required "
+	    "for requested authentication mechanism" },
+	[SMTPD_R_AUTH_REQUIRED] = { 530, 1,
+	    "530 5.7.0 Authentication required" },
+	[SMTPD_R_AUTH_ALREADY] = { 503, 1,
+	    "503 5.5.1 Error: already authenticated" },
+	[SMTPD_R_AUTH_IN_TXN] = { 503, 1,
+	    "503 5.5.1 Error: MAIL transaction in progress" },
+	[SMTPD_R_AUTH_MECH] = { 504, 1,
+	    "504 5.5.4 Unrecognized authentication type" },
+	[SMTPD_R_SYNTAX_AUTH] = { 501, 1,
+	    "501 5.5.4 Syntax: AUTH mechanism [initial-response]" },
+	[SMTPD_R_AUTH_CANCEL] = { 501, 1, "501 5.0.0 Authentication aborted" },
+	[SMTPD_R_AUTH_DECODE] = { 501, 1, "501 5.5.2 Cannot decode response" },
+	[SMTPD_R_AUTH_TOO_LONG] = { 500, 1,
+	    "500 5.5.6 Authentication exchange line is too long" },
+	[SMTPD_R_AUTH_TEMP] = { 454, 0,
+	    "454 4.7.0 Temporary authentication failure" },
+	[SMTPD_R_AUTH_LOCKOUT] = { 421, 0,
+	    "421 4.7.0 Too many authentication failures" },
+	[SMTPD_R_SENDER_NOT_OWNED] = { 553, 1,
+	    "553 5.7.1 Sender address rejected: not owned by user $" },
 };
 
 unsigned smtpd_reply_code(enum smtpd_reply_id id)
@@ -136,15 +173,20 @@ size_t smtpd_reply_format(char *dst, size_t cap, enum smtpd_reply_id id,
 	return n;
 }
 
-void smtpd_reply_ehlo(struct buf *out, const char *host, uint64_t size_limit)
+void smtpd_reply_ehlo(struct buf *out, const char *host, uint64_t size_limit,
+    unsigned ext)
 {
 	if (buf_printf(out, "250-%s\r\n"
+	    "%s%s"
 	    "250-PIPELINING\r\n"
 	    "250-SIZE %" PRIu64 "\r\n"
 	    "250-8BITMIME\r\n"
 	    "250-ENHANCEDSTATUSCODES\r\n"
 	    "250-CHUNKING\r\n"
 	    "250-SMTPUTF8\r\n"
-	    "250 HELP\r\n", host, size_limit) < 0)
+	    "250 HELP\r\n", host,
+	    ext & SMTPD_EHLO_STARTTLS ? "250-STARTTLS\r\n" : "",
+	    ext & SMTPD_EHLO_AUTH ? "250-AUTH PLAIN LOGIN\r\n" : "",
+	    size_limit) < 0)
 		panic("EHLO reply does not fit");
 }

@@ -28,6 +28,7 @@ enum smtpd_reply_id {
 	SMTPD_R_TOO_MANY_ERRORS,
 	SMTPD_R_SHUTDOWN,
 	SMTPD_R_TOO_MANY_CONN,
+	SMTPD_R_TOO_MANY_CONN_ADDR,
 	SMTPD_R_QW_DOWN,
 	SMTPD_R_TEMPFAIL,
 	SMTPD_R_TOO_MANY_RCPT,
@@ -67,6 +68,27 @@ enum smtpd_reply_id {
 	SMTPD_R_REJECTED,
 	SMTPD_R_UNKNOWN_USER,
 	SMTPD_R_LOCAL_CONFIG,
+	SMTPD_R_TLS_READY,
+	SMTPD_R_TLS_UNAVAILABLE,
+	SMTPD_R_TLS_ACTIVE,
+	SMTPD_R_SYNTAX_STARTTLS,
+	SMTPD_R_AUTH_CHALLENGE,
+	SMTPD_R_AUTH_OK,
+	SMTPD_R_AUTH_FAILED,
+	SMTPD_R_AUTHZ_DENIED,
+	SMTPD_R_AUTH_TLS,
+	SMTPD_R_AUTH_ENCRYPT,
+	SMTPD_R_AUTH_REQUIRED,
+	SMTPD_R_AUTH_ALREADY,
+	SMTPD_R_AUTH_IN_TXN,
+	SMTPD_R_AUTH_MECH,
+	SMTPD_R_SYNTAX_AUTH,
+	SMTPD_R_AUTH_CANCEL,
+	SMTPD_R_AUTH_DECODE,
+	SMTPD_R_AUTH_TOO_LONG,
+	SMTPD_R_AUTH_TEMP,
+	SMTPD_R_AUTH_LOCKOUT,
+	SMTPD_R_SENDER_NOT_OWNED,
 	SMTPD_R_COUNT
 };
 
@@ -79,5 +101,9 @@ int smtpd_reply_is_error(enum smtpd_reply_id id);
 size_t smtpd_reply_format(char *dst, size_t cap, enum smtpd_reply_id id,
     const char *arg);
 /* The multi-line EHLO reply (host name and keywords) appended to out. */
-void smtpd_reply_ehlo(struct buf *out, const char *host, uint64_t size_limit);
+/* EHLO extensions that depend on the session (bits of ext). */
+#define SMTPD_EHLO_STARTTLS 0x1	/* TLS is available and not yet up */
+#define SMTPD_EHLO_AUTH 0x2	/* AUTH PLAIN LOGIN may be used now */
+void smtpd_reply_ehlo(struct buf *out, const char *host, uint64_t size_limit,
+    unsigned ext);
 #endif

@@ -9,17 +9,18 @@
 #include <stddef.h>
 
 #include "lib/conf.h"
+#include "lib/netsrv.h"
 
 #define SMTPD_RING_ENTRIES 4096
 #define SMTPD_RECV_BUFS 512		/* provided buffers (power of 2) */
 #define SMTPD_RECV_BUFSZ (16 * 1024)
 #define SMTPD_TICK_MS 1000		/* deadline sweep period */
 #define SMTPD_STOP_GRACE_MS 10000	/* SIGTERM: transactions may finish */
+#define SMTPD_REFUSE_TLS_MS 10000	/* smtps over a limit: handshake time */
 #define SMTPD_LISTEN_MAX 64
 
-/* Bind and listen on every smtp_listen address (manual runs without the
- * master).  Returns the number of sockets put in fds, or exits. */
-size_t smtpd_server_bind(const struct conf *c, int *fds, size_t max);
-/* Serve on the listening sockets until SIGTERM; returns the exit status. */
-int smtpd_server_run(const struct conf *c, const int *fds, size_t nfds);
+/* Serve on the listening sockets (tags: enum smtpd_port) until SIGTERM;
+ * returns the exit status. */
+int smtpd_server_run(const struct conf *c, const struct netsrv_listen *ls,
+    size_t nls);
 #endif

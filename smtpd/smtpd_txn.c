@@ -118,8 +118,9 @@ static int content_start(struct smtpd_session *s, enum smtpd_mode mode)
 	struct smtpd_received_info ri = {
 		.helo = s->helo, .client_ip = s->client_ip,
 		.hostname = c->hostname, .esmtp = s->esmtp,
-		.smtputf8 = t->smtputf8,
+		.smtputf8 = t->smtputf8, .tls = s->tls,
 		.rcpt = t->nrcpt == 1 ? t->rcpt[0] : NULL,
+		.auth = s->auth_user != NULL, .auth_user = s->auth_user,
 	};
 	unsigned mode_flags = mode == SMTPD_M_BDAT ? SMTPD_DATA_RAW : 0;
 
@@ -318,8 +319,12 @@ static int verdict_reply(struct smtpd_session *s, int result,
 		if (!qid_text_ok(text, len))
 			return SMTPD_R_QW_DOWN;
 		snprintf(arg, cap, "%.*s", (int)len, text);
-		log_info("%s: client=[%s], from=<%s>, size=%" PRIu64
-		    ", nrcpt=%zu", arg, s->client_ip, t->sender, t->sent,
+		log_info("%s: client=[%s]%s%s%s%s, from=<%s>, size=%" PRIu64
+		    ", nrcpt=%zu", arg, s->client_ip,
+		    s->auth_user ? ", sasl_method=" : "",
+		    s->auth_user ? s->auth_method : "",
+		    s->auth_user ? ", sasl_username=" : "",
+		    s->auth_user ? s->auth_user : "", t->sender, t->sent,
 		    t->nrcpt);
 		return SMTPD_R_QUEUED;
 	case SMTPD_Q_TEMPFAIL:

@@ -25,11 +25,12 @@ from mtatest import SLOW, Mta, free_port, program
 SENDER_DOMAIN = "sender.test"       # where DSNs go (a sink stands in for it)
 DEST_DOMAIN = "dest.test"
 
-# INTERFACE.md "Logs": QID: to=<rcpt>, relay=..., delay=S, dsn=X.Y.Z, status=C (text)
+# INTERFACE.md "Logs": QID: to=<rcpt>, relay=..., delay=S, dsn=X.Y.Z, status=C (text),
+# with ", tls=VERSION/CIPHER" before status= for a delivery over TLS (mta-remote(8))
 STATUS_RX = re.compile(
     r"(?m)\b(?P<prog>mta-[a-z]+)\[(?P<pid>\d+)\]: (?P<qid>[0-9A-F]{16}): "
     r"to=<(?P<rcpt>[^>]*)>, relay=(?P<relay>[^,\s]+), delay=(?P<delay>\d+(?:\.\d+)?), "
-    r"dsn=(?P<dsn>[245]\.\d{1,3}\.\d{1,3}), "
+    r"dsn=(?P<dsn>[245]\.\d{1,3}\.\d{1,3}), (?:tls=(?P<tls>[^,\s]+), )?"
     r"status=(?P<status>sent|deferred|bounced|expired|deleted) \((?P<text>.*)\)\r?$")
 FINAL = ("sent", "bounced", "expired", "deleted")
 

@@ -1,7 +1,8 @@
 """The benchmark sink (mta-sink) driven by clients nobody here wrote:
 Postfix's smtp-source (counts equal, every Message-ID once) and Python's
 smtplib (fault injection percentages within tolerance, duplicates seen);
-mta-loadgen into the sink and into our smtpd."""
+mta-loadgen into the sink and into our smtpd, in plaintext and with
+--tls starttls/smtps and --handshake-only."""
 import json
 import os
 import shutil
@@ -159,6 +160,87 @@ class LoadgenTest(unittest.TestCase):
         m.stop()
 
 
+class TlsLoadgenTest(unittest.TestCase):
+    """mta-loadgen --tls against a live instance: STARTTLS on the relay
+    port, smtps (AUTH required there) and --handshake-only on both."""
+
+    USER, PASSWORD = "bench@localhost", "bench-secret"
+
+    @classmethod
+    def setUpClass(cls):
+        from mtatest import Mta
+        cls.smtps = free_port()
+        cls.m = Mta(None, smtps_listen="127.0.0.1:%d" % cls.smtps)
+        r = cls.m.ctl("user", "add", cls.USER, "--password-stdin",
+                      input=(cls.PASSWORD + "\n").encode())
+        if r.returncode != 0:
+            cls.m.cleanup()
+            raise AssertionError("mtactl user add: %r" % r.stderr)
+        # smtpd re-reads users_file at most once a second; a 535 before
+        # then would count towards the AUTH failure limit.
+        time.sleep(1.5)
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.m.stop()
+        finally:
+            cls.m.cleanup()
+
+    def queued_after(self, before, n):
+        deadline = time.monotonic() + 10 * SLOW
+        while len(self.m.queued_ids()) - before < n and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return len(self.m.queued_ids()) - before
+
+    def test_starttls_every_message_queued(self):
+        n, before = scaled(60, 20), len(self.m.queued_ids())
+        rc, r = loadgen(self.m.port, "--tls", "starttls", "-c", "5", "-m", str(n),
+                        "-s", "5120", "--to", "rcpt@example.test")
+        self.assertEqual(rc, 0, r)
+        self.assertEqual(r["ok"], n)
+        self.assertEqual(r["tls"]["mode"], "starttls")
+        self.assertEqual(r["tls"]["handshakes"], n)
+        self.assertEqual(r["tls"]["failed"], 0)
+        self.assertEqual(r["replies"]["starttls"]["2xx"], n)
+        self.assertEqual(r["replies"]["ehlo"]["2xx"], 2 * n)   # again under TLS
+        self.assertEqual(self.queued_after(before, n), n)
+
+    def test_smtps_with_auth_every_message_queued(self):
+        n, before = scaled(60, 20), len(self.m.queued_ids())
+        rc, r = loadgen(self.smtps, "--tls", "smtps", "-c", "5", "-m", str(n),
+                        "-s", "5120", "--to", "rcpt@example.test",
+                        "--auth", "%s:%s" % (self.USER, self.PASSWORD),
+                        "--from", self.USER)
+        self.assertEqual(rc, 0, r)
+        self.assertEqual(r["ok"], n)
+        self.assertEqual(r["tls"]["handshakes"], n)
+        self.assertEqual(r["replies"]["auth"]["2xx"], n)
+        self.assertEqual(r["replies"]["starttls"]["2xx"], 0)
+        self.assertEqual(self.queued_after(before, n), n)
+
+    def test_handshake_only(self):
+        n, before = 30, len(self.m.queued_ids())
+        for mode, port in (("smtps", self.smtps), ("starttls", self.m.port)):
+            rc, r = loadgen(port, "--tls", mode, "--handshake-only", "-c", "5",
+                            "-m", str(n))
+            self.assertEqual(rc, 0, r)
+            self.assertEqual(r["ok"], n, mode)
+            self.assertEqual(r["tls"]["handshakes"], n, mode)
+            self.assertEqual(r["tls"]["resumed"], 0, mode)   # off by default
+            self.assertGreater(r["tls"]["handshakes_per_s"], 0)
+            self.assertEqual(r["replies"]["mail"]["2xx"], 0)
+            self.assertEqual(r["replies"]["quit"]["2xx"], n)
+            # --tls-resume: every connection but the first five (opened
+            # before any ticket came) offers a ticket of its own and resumes.
+            rc, r = loadgen(port, "--tls", mode, "--handshake-only",
+                            "--tls-resume", "-c", "5", "-m", str(n))
+            self.assertEqual(rc, 0, r)
+            self.assertEqual(r["tls"]["handshakes"], n, mode)
+            self.assertGreaterEqual(r["tls"]["resumed"], n - 5, mode)
+        self.assertEqual(len(self.m.queued_ids()), before)
+
+
 class BenchRunTest(unittest.TestCase):
     """bench/run end to end at a tiny scale, so the script cannot rot."""
 
@@ -166,6 +248,7 @@ class BenchRunTest(unittest.TestCase):
         out = subprocess.run(
             [os.path.join(TOP, "bench", "run"), "--no-build", "--build", BUILD,
              "--scale", "0.002", "--idle", "20", "--fill", "200", "--no-write",
+             "--tls-idle", "20",
              "--no-tools", "--settle", "0",
              "--workdir", os.environ.get("TMPDIR", "/tmp")],
             capture_output=True, text=True, timeout=300 * SLOW)
@@ -177,6 +260,12 @@ class BenchRunTest(unittest.TestCase):
         # line saying why not while mta-local / mta-pop3d are missing.
         self.assertIn("## Local delivery", out.stdout)
         self.assertIn("## POP3 retrieval", out.stdout)
+        # The TLS scenarios (ours only here: no --peer).
+        self.assertIn("## TLS", out.stdout)
+        self.assertRegex(out.stdout, r"\| STARTTLS acceptance: msg/s \| \d+ \|")
+        self.assertRegex(out.stdout, r"\| smtps handshakes/s \(full\) \| \d+ \|")
+        self.assertRegex(out.stdout,
+                         r"\| idle smtps session: KiB RSS per connection \| -?[\d.]+ \|")
         for prog, row in (("mta-local", r"\| messages/s end to end \| \d+ \|"),
                           ("mta-pop3d", r"\| second session: s to RETR all \| [\d.]+ \|")):
             if os.path.exists(program(prog)):

@@ -347,6 +347,33 @@ class ConfigErrors(MtaTestCase):
                 with open(m.conf[key], "w") as f:
                     f.write(good)
 
+    def test_check_reads_the_certificate(self):
+        """No pair yet at the defaults is fine (the first start makes one);
+        a key that does not match its certificate is exit 2."""
+        m = Mta(self, start=False)
+        r = m.ctl("check")
+        self.assertEqual(r.returncode, 0, r)
+        self.assertIn(b"not there yet", r.stdout)
+        paths = {}
+        for name in ("a", "b"):
+            paths[name] = (os.path.join(m.top, name + ".pem"),
+                           os.path.join(m.top, name + ".key"))
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
+                            "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                            "-days", "1", "-subj", "/CN=" + name,
+                            "-keyout", paths[name][1], "-out", paths[name][0]],
+                           check=True, capture_output=True)
+        m.conf.update(tls_cert_file=paths["a"][0], tls_key_file=paths["a"][1])
+        m.write_conf()
+        r = m.ctl("check")
+        self.assertEqual(r.returncode, 0, r)
+        self.assertIn(("%s: ok" % paths["a"][0]).encode(), r.stdout)
+        m.conf.update(tls_key_file=paths["b"][1])
+        m.write_conf()
+        r = m.ctl("check")
+        self.assertEqual(r.returncode, 2, r)
+        self.assertIn(b"tls_key_file does not match tls_cert_file", r.stderr)
+
     def test_master_bad_config_exits_2(self):
         m = Mta(self, start=False)
         for name, text, line in BAD_CONFIGS[:3]:

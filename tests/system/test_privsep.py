@@ -10,12 +10,14 @@ separation is off."""
 import grp
 import os
 import pwd
+import re
 import socket
 import stat
 import subprocess
 import unittest
 
-from mtatest import Mta, MtaTestCase, is_root, proc_info, program
+from mtatest import SANITIZE, Mta, MtaTestCase, free_port, is_root, proc_info, program
+from relayfix import wait_until
 
 CHILD_OK, CHILD_WROTE = 0, 3
 
@@ -40,6 +42,21 @@ def gids_of(pid):
         for line in f:
             if line.startswith("Gid:"):
                 return tuple(int(g) for g in line.split()[1:])
+    return ()
+
+
+def status_of(pid):
+    """/proc/<pid>/status as a dict of strings."""
+    with open("/proc/%d/status" % pid) as f:
+        return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+
+
+def core_limit(pid):
+    """(soft, hard) of "Max core file size" in /proc/<pid>/limits."""
+    with open("/proc/%d/limits" % pid) as f:
+        for line in f:
+            if line.startswith("Max core file size"):
+                return tuple(line.split()[4:6])
     return ()
 
 
@@ -215,6 +232,99 @@ class Privsep(MtaTestCase):
             creds = proc_info(pid)[4][1], gids_of(pid)[1], groups_of(pid)
             self.assertEqual(try_as(*creds, [read]), CHILD_OK,
                              "pid %d can read users_file" % pid)
+        m.stop()
+
+    def test_daemons_hardened(self):
+        """Every daemon has no_new_privs; smtpd and pop3d run under their
+        seccomp filter (mode 2: filter) on every thread, except in
+        sanitizer builds; the daemons that hold keys or passwords (smtpd,
+        pop3d, mta-local, mta-remote) have core dumps off: RLIMIT_CORE 0
+        and not dumpable, which makes the files in /proc/<pid> root's."""
+        m = self.mta(remote_workers=1, pop3_listen="127.0.0.1:%d" % free_port())
+        smtpd, pop3d = m.wait_pids("mta-smtpd"), m.wait_pids("mta-pop3d")
+        m.wait_log(r"mta-pop3d\[\d+\]: seccomp|mta-pop3d\[\d+\]: sanitizer build")
+        local, remote = m.wait_pids("mta-local"), m.wait_pids("mta-remote")
+        queue = m.pids("mta-qwriter") + m.wait_pids("mta-qmgr")
+        users = {"mta-smtpd": smtpd, "mta-local": pop3d + local,
+                 "mta-remote": remote, "mta-queue": queue}
+        for user, pids in users.items():
+            for pid in pids:
+                st = status_of(pid)
+                self.assertEqual(st["NoNewPrivs"], "1", "pid %d" % pid)
+                self.assertEqual(set(proc_info(pid)[4]), {uid_of(user)}, "pid %d" % pid)
+        want = "0" if SANITIZE else "2"
+        for pid in smtpd + pop3d:
+            for tid in os.listdir("/proc/%d/task" % pid):
+                st = status_of(int(tid))
+                self.assertEqual(st["Seccomp"], want, "pid %d thread %s" % (pid, tid))
+        for pid in smtpd + pop3d + local + remote:
+            self.assertEqual(core_limit(pid), ("0", "0"), "pid %d" % pid)
+            self.assertEqual(os.stat("/proc/%d/status" % pid).st_uid, 0, "pid %d is dumpable" % pid)
+        for pid in queue:
+            self.assertNotEqual(os.stat("/proc/%d/status" % pid).st_uid, 0,
+                                "the queue daemons stay dumpable")
+        # Filtered, they still work: a message in, a POP3 session.
+        with m.smtp() as c:
+            c.ehlo()
+            c.send_message("a@example.test", ["b@example.test"], b"Subject: x\r\n\r\nx\r\n")
+        with socket.create_connection(("127.0.0.1", int(m.conf["pop3_listen"].rsplit(":", 1)[1]))) as s:
+            self.assertTrue(s.recv(512).startswith(b"+OK"))
+        self.assertEqual(m.pids("mta-smtpd"), smtpd, "smtpd restarted (killed by its filter?)")
+        self.assertEqual(m.pids("mta-pop3d"), pop3d, "pop3d restarted")
+        m.stop()
+
+    def test_smtpd_reads_no_file_outside_its_tables(self):
+        """Landlock: smtpd re-reads users_file after an atomic rename in its
+        directory, but not once users_file is a symlink to the same bytes
+        one directory away, which its user and group may read (so it is
+        not the file permissions that refuse it)."""
+        m = self.mta()
+        m.wait_pids("mta-smtpd")
+        if not m.wait_log(r"mta-smtpd\[\d+\]: landlock (ABI|not)").group(0).endswith("ABI"):
+            self.skipTest("no Landlock on this kernel")
+        for u in ("bob", "carol"):
+            r = m.ctl("user", "add", u + "@localhost", "--password-stdin", input=b"pw\n")
+            self.assertEqual(r.returncode, 0, r.stderr)
+        users = os.path.join(m.state_dir, "users")
+        with open(users) as f:
+            lines = f.read().splitlines(True)
+        carol = [ln for ln in lines if ln.startswith("carol@")]
+        self.assertEqual(len(carol), 1)
+
+        def write_users(path, text):
+            with open(path, "w") as f:
+                f.write(text)
+            os.chown(path, 0, grp.getgrnam("mta-auth").gr_gid)
+            os.chmod(path, 0o640)
+
+        def rcpt(who):
+            c = m.smtplib()
+            c.ehlo()
+            c.mail("a@example.test")
+            code = c.rcpt(who)[0]
+            c.quit()
+            return code
+        wait_until(lambda: rcpt("carol@localhost") == 250, 10, "carol known", m.fail)
+        # Without carol, renamed into place in the same directory: reloaded.
+        write_users(users + ".new", "".join(ln for ln in lines if ln not in carol))
+        os.rename(users + ".new", users)
+        wait_until(lambda: rcpt("carol@localhost") == 550, 10, "carol gone", m.fail)
+        # With carol again, behind a symlink into another directory.
+        outside = os.path.join(m.top, "outside")
+        os.mkdir(outside, 0o755)
+        write_users(os.path.join(outside, "users"), "".join(lines))
+        os.symlink(os.path.join(outside, "users"), users + ".new")
+        os.rename(users + ".new", users)
+        refused = re.compile(r"mta-smtpd\[\d+\]: warning: users: .*users: "
+                             r"Permission denied; previous version kept")
+        # (a RCPT makes smtpd look at users_file, once a second at most)
+        wait_until(lambda: rcpt("carol@localhost") == 550 and refused.search(m.log()),
+                   10, "smtpd refused the read", m.fail)
+        self.assertEqual(rcpt("bob@localhost"), 250)
+        # Its credentials alone do read it: the refusal is Landlock's.
+        pid = m.pids("mta-smtpd")[0]
+        creds = proc_info(pid)[4][1], gids_of(pid)[1], groups_of(pid)
+        self.assertEqual(try_as(*creds, [lambda: open(users).close()]), CHILD_WROTE)
         m.stop()
 
     def test_missing_auth_group_stops_the_start(self):

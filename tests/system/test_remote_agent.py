@@ -249,7 +249,8 @@ class Agent:
 
 STATUS_RE = re.compile(
     r"mta-remote\[\d+\]: ([0-9A-F]{16}): to=<([^>]*)>, relay=(\S+), "
-    r"delay=(\d+\.\d\d), dsn=(\d\.\d{1,3}\.\d{1,3}), status=(sent|deferred|bounced) \((.*)\)$")
+    r"delay=(\d+\.\d\d), dsn=(\d\.\d{1,3}\.\d{1,3}), (?:tls=\S+, )?"
+    r"status=(sent|deferred|bounced) \((.*)\)$")
 
 
 def status_lines(log):

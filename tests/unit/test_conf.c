@@ -97,7 +97,9 @@ Test(conf, extension_defaults)
 	cr_assert_eq(cf.smtpd_timeout_idle, 300);
 	cr_assert_eq(cf.smtpd_line_limit, 2048);
 	cr_assert_eq(cf.smtpd_error_limit, 20);
-	cr_assert_eq(cf.smtpd_max_connections, 10000);
+	cr_assert_eq(cf.smtpd_max_connections, 20000);
+	cr_assert_eq(cf.smtpd_client_connection_limit, 50);
+	cr_assert_eq(cf.pop3_client_connection_limit, 1000);
 	cr_assert_str_eq(cf.smtpd_bare_lf, "normalize");
 	cr_assert_eq(cf.queue_checkpoint_ms, 1000);
 	cr_assert_str_eq(cf.user_smtpd, "mta-smtpd");
@@ -825,4 +827,39 @@ Test(conf, load_order_path_then_env_then_cwd_then_defaults)
 	cr_assert_eq(conf_load(&cf, NULL, err, sizeof(err)), -1);
 	cr_assert_str_eq(err, "missing.conf: No such file or directory");
 	leave_tmpdir();
+}
+
+Test(conf, smtpd_auth_keys)
+{
+	cr_assert_eq(load(""), 0, "%s", err);
+	cr_assert_eq(cf.auth_plaintext_loopback, 0, "off by default");
+	cr_assert_eq(cf.smtpd_sender_login_match, 1);
+	cr_assert_eq(cf.smtpd_auth_fail_delay, 2);
+	cr_assert_eq(cf.smtpd_auth_fail_limit, 10);
+	cr_assert_eq(cf.smtpd_auth_fail_window, 900);
+	conf_free(&cf);
+	cr_assert_eq(load("auth_plaintext_loopback = yes\n"
+	    "smtpd_sender_login_match = no\nsmtpd_auth_fail_delay = 0\n"
+	    "smtpd_auth_fail_limit = 3\nsmtpd_auth_fail_window = 1h\n"), 0,
+	    "%s", err);
+	cr_assert_eq(cf.auth_plaintext_loopback, 1);
+	cr_assert_eq(cf.smtpd_sender_login_match, 0);
+	cr_assert_eq(cf.smtpd_auth_fail_delay, 0);
+	cr_assert_eq(cf.smtpd_auth_fail_limit, 3);
+	cr_assert_eq(cf.smtpd_auth_fail_window, 3600);
+	conf_free(&cf);
+	cr_assert_neq(load("auth_plaintext_loopback = 1\n"), 0);
+	cr_assert_neq(load("smtpd_auth_fail_delay = 2m\n"), 0, "over 60 s");
+	cr_assert_neq(load("smtpd_auth_fail_limit = 0\n"), 0);
+}
+
+Test(conf, seccomp_key)
+{
+	cr_assert_eq(load(""), 0, "%s", err);
+	cr_assert_eq(cf.seccomp, 1, "on by default");
+	conf_free(&cf);
+	cr_assert_eq(load("seccomp = no\n"), 0, "%s", err);
+	cr_assert_eq(cf.seccomp, 0);
+	conf_free(&cf);
+	cr_assert_neq(load("seccomp = off\n"), 0, "yes or no only");
 }

@@ -79,6 +79,52 @@ Test(loadgen_args, duration_replaces_message_count)
 	cr_assert_eq(o.messages, 0);
 }
 
+Test(loadgen_args, tls_off_by_default)
+{
+	struct loadgen_opts o;
+	char err[256];
+
+	cr_assert_eq(parse(&o, err, (const char *[]){ "h:1", NULL }), 0);
+	cr_assert_eq(o.tls, LOADGEN_TLS_NONE);
+	cr_assert_eq(o.tls_resume, 0);
+	cr_assert_eq(o.handshake_only, 0);
+	cr_assert_str_eq(o.auth_b64, "");
+}
+
+Test(loadgen_args, tls_modes)
+{
+	struct loadgen_opts o;
+	char err[256];
+
+	cr_assert_eq(parse(&o, err, (const char *[]){ "--tls", "starttls",
+	    "h:25", NULL }), 0, "%s", err);
+	cr_assert_eq(o.tls, LOADGEN_TLS_STARTTLS);
+	cr_assert_eq(o.tls_resume, 0);
+	cr_assert_eq(parse(&o, err, (const char *[]){ "--tls", "smtps",
+	    "--tls-resume", "--handshake-only", "h:465", NULL }), 0, "%s", err);
+	cr_assert_eq(o.tls, LOADGEN_TLS_SMTPS);
+	cr_assert(o.tls_resume);
+	cr_assert(o.handshake_only);
+}
+
+/* AUTH PLAIN's argument is base64("\0user\0password") (RFC 4616). */
+Test(loadgen_args, auth_plain_argument)
+{
+	struct loadgen_opts o;
+	char err[256];
+
+	cr_assert_eq(parse(&o, err, (const char *[]){ "--auth", "u:p",
+	    "h:1", NULL }), 0, "%s", err);
+	cr_assert_str_eq(o.auth_b64, "AHUAcA==");
+	cr_assert_eq(parse(&o, err, (const char *[]){ "--auth",
+	    "bench@localhost:secret", "h:1", NULL }), 0, "%s", err);
+	cr_assert_str_eq(o.auth_b64, "AGJlbmNoQGxvY2FsaG9zdABzZWNyZXQ=");
+	/* The password may hold colons: only the first one splits. */
+	cr_assert_eq(parse(&o, err, (const char *[]){ "--auth", "ab:c:d",
+	    "h:1", NULL }), 0, "%s", err);
+	cr_assert_str_eq(o.auth_b64, "AGFiAGM6ZA==");
+}
+
 Test(loadgen_args, ipv6_target)
 {
 	struct loadgen_opts o;
@@ -92,7 +138,7 @@ Test(loadgen_args, ipv6_target)
 /* Words are stored inline: Criterion copies parameters into the
  * worker process, where pointers into this image might not hold. */
 struct refused_case {
-	char w[3][16];
+	char w[5][24];
 };
 
 ParameterizedTestParameters(loadgen_args, refused)
@@ -106,7 +152,13 @@ ParameterizedTestParameters(loadgen_args, refused)
 		{ { "--domains", "0", "h:1" } },
 		{ { "--rate", "0", "h:1" } },
 		{ { "--starttls", "h:1" } },
-		{ { "--auth", "u:p", "h:1" } },
+		{ { "--tls", "yes", "h:1" } },
+		{ { "--tls", "", "h:1" } },
+		{ { "--tls-resume", "h:1" } },
+		{ { "--handshake-only", "h:1" } },
+		{ { "--tls", "smtps", "--handshake-only", "--rate=5", "h:1" } },
+		{ { "--auth", "nopassword", "h:1" } },
+		{ { "--auth", ":p", "h:1" } },
 		{ { "--to", "a>b", "h:1" } },
 		{ { "hostonly" } },
 		{ { "h:" } },
@@ -122,9 +174,9 @@ ParameterizedTest(struct refused_case *c, loadgen_args, refused)
 {
 	struct loadgen_opts o;
 	char err[256];
-	const char *words[4] = { NULL, NULL, NULL, NULL };
+	const char *words[6] = { NULL, NULL, NULL, NULL, NULL, NULL };
 
-	for (int i = 0; i < 3 && c->w[i][0]; i++)
+	for (int i = 0; i < 5 && c->w[i][0]; i++)
 		words[i] = c->w[i];
 	cr_assert_eq(parse(&o, err, words), -EINVAL);
 	cr_assert_neq(err[0], '\0');

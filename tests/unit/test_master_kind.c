@@ -18,9 +18,11 @@ static struct master *fake_master(size_t nsmtp)
 	m->qwriter_fd = 10;
 	m->agent_fd = 11;
 	m->qmgrctl_fd = 12;
+	m->tls_fd = -1;
+	m->connlimit_fd = -1;
 	for (i = 0; i < nsmtp; i++)
-		m->smtp.v[i].fd = 20 + (int)i;
-	m->smtp.n = nsmtp;
+		m->ls[MASTER_SVC_SMTP].v[i].fd = 20 + (int)i;
+	m->ls[MASTER_SVC_SMTP].n = nsmtp;
 	return m;
 }
 
@@ -77,6 +79,52 @@ Test(master_kind, inherited_sockets_and_roles)
 	free(m);
 }
 
+Test(master_kind, smtpd_gets_every_smtp_service_and_the_tls_memfd)
+{
+	struct master *m = fake_master(1);
+	const char *roles[MASTER_FDS_MAX];
+	int fds[MASTER_FDS_MAX];
+
+	m->ls[MASTER_SVC_SUBMISSION].v[0].fd = 40;
+	m->ls[MASTER_SVC_SUBMISSION].n = 1;
+	m->ls[MASTER_SVC_SMTPS].v[0].fd = 41;
+	m->ls[MASTER_SVC_SMTPS].n = 1;
+	m->ls[MASTER_SVC_POP3S].v[0].fd = 42;
+	m->ls[MASTER_SVC_POP3S].n = 1;
+	m->tls_fd = 50;
+	cr_assert_eq(master_kind_fds(m, MASTER_SMTPD, fds, roles), 4);
+	cr_assert_str_eq(roles[0], MTA_FD_ROLE_SMTP);
+	cr_assert_eq(fds[1], 40);
+	cr_assert_str_eq(roles[1], MTA_FD_ROLE_SUBMISSION);
+	cr_assert_eq(fds[2], 41);
+	cr_assert_str_eq(roles[2], MTA_FD_ROLE_SMTPS);
+	cr_assert_eq(fds[3], 50);
+	cr_assert_str_eq(roles[3], MTA_FD_ROLE_TLS);
+	cr_assert_eq(master_kind_fds(m, MASTER_POP3D, fds, roles), 2,
+	    "pop3s only (no pop3 listener here) and the memfd");
+	cr_assert_str_eq(roles[0], MTA_FD_ROLE_POP3S);
+	cr_assert_eq(fds[1], 50);
+	free(m);
+}
+
+Test(master_kind, only_smtpd_gets_the_connection_table)
+{
+	struct master *m = fake_master(1);
+	const char *roles[MASTER_FDS_MAX];
+	int fds[MASTER_FDS_MAX];
+
+	m->ls[MASTER_SVC_POP3].v[0].fd = 30;
+	m->ls[MASTER_SVC_POP3].n = 1;
+	m->connlimit_fd = 60;
+	cr_assert_eq(master_kind_fds(m, MASTER_SMTPD, fds, roles), 2);
+	cr_assert_eq(fds[1], 60);
+	cr_assert_str_eq(roles[1], MTA_FD_ROLE_CONNLIMIT);
+	cr_assert_eq(master_kind_fds(m, MASTER_POP3D, fds, roles), 1,
+	    "pop3d is one process: its table is its own");
+	cr_assert_str_eq(roles[0], MTA_FD_ROLE_POP3);
+	free(m);
+}
+
 Test(master_kind, sockets_each_kind_connects_to)
 {
 	cr_assert_null(master_kind_connects(MASTER_QWRITER));
@@ -99,9 +147,9 @@ Test(master_kind, pop3d_runs_as_local_on_pop3_listeners)
 	cr_assert_eq(master_kind_user(&u, MASTER_POP3D), &u.local,
 	    "the mailboxes belong to user_local");
 	cr_assert_null(master_kind_connects(MASTER_POP3D));
-	m->pop3.v[0].fd = 30;
-	m->pop3.v[1].fd = 31;
-	m->pop3.n = 2;
+	m->ls[MASTER_SVC_POP3].v[0].fd = 30;
+	m->ls[MASTER_SVC_POP3].v[1].fd = 31;
+	m->ls[MASTER_SVC_POP3].n = 2;
 	cr_assert_eq(master_kind_fds(m, MASTER_POP3D, fds, roles), 2);
 	cr_assert_eq(fds[1], 31);
 	cr_assert_str_eq(roles[0], MTA_FD_ROLE_POP3);

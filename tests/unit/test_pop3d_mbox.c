@@ -2,7 +2,8 @@
  * kept as one also when split between pieces, dot-stuffing, the final
  * CRLF, TOP's line count; its octets equal maildir_wire_count's),
  * pop3d_mbox (new/ -> cur/, order by delivery time, W= or counted sizes,
- * UIDLs and their digest form, the lock, UPDATE) and pop3d_fail. */
+ * UIDLs and their digest form, the lock, UPDATE); the failed-login table
+ * is lib/authfail (test_authfail). */
 #include <criterion/criterion.h>
 
 #include <errno.h>
@@ -16,7 +17,6 @@
 #include "lib/buf.h"
 #include "lib/maildir.h"
 #include "lib/mem.h"
-#include "pop3d/pop3d_fail.h"
 #include "pop3d/pop3d_mbox.h"
 #include "pop3d/pop3d_wire.h"
 
@@ -202,37 +202,4 @@ Test(pop3d_mbox, absent_mailbox_is_empty)
 	cr_assert_eq(mb.n, 0);
 	cr_assert_eq(pop3d_mbox_update(&mb), 0);
 	pop3d_mbox_close(&mb);
-}
-
-Test(pop3d_fail, blocks_after_the_limit_until_the_window_passes)
-{
-	struct pop3d_fail t;
-
-	pop3d_fail_init(&t, 4, 2, 60);
-	for (int i = 0; i < 3; i++) {
-		cr_assert_not(pop3d_fail_blocked(&t, "10.0.0.1", 100));
-		pop3d_fail_record(&t, "10.0.0.1", 100 + (uint64_t)i);
-	}
-	cr_assert(pop3d_fail_blocked(&t, "10.0.0.1", 110));
-	cr_assert_not(pop3d_fail_blocked(&t, "10.0.0.2", 110));
-	cr_assert(pop3d_fail_blocked(&t, "10.0.0.1", 159));
-	cr_assert_not(pop3d_fail_blocked(&t, "10.0.0.1", 160));
-	pop3d_fail_free(&t);
-}
-
-Test(pop3d_fail, table_is_bounded_oldest_evicted)
-{
-	struct pop3d_fail t;
-	char ip[32];
-
-	pop3d_fail_init(&t, 4, 0, 600);
-	pop3d_fail_record(&t, "1.1.1.1", 1);
-	for (int i = 0; i < 10; i++) {
-		snprintf(ip, sizeof(ip), "2.2.2.%d", i);
-		pop3d_fail_record(&t, ip, 10 + (uint64_t)i);
-		cr_assert_leq(t.n, 4);
-	}
-	cr_assert_not(pop3d_fail_blocked(&t, "1.1.1.1", 30));
-	cr_assert(pop3d_fail_blocked(&t, "2.2.2.9", 30));
-	pop3d_fail_free(&t);
 }

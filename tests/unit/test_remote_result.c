@@ -129,3 +129,41 @@ Test(remote_hop, overlong_name_is_refused)
 	in[258] = '\0';
 	cr_assert_eq(remote_hop_parse(in, strlen(in), &h, &why), 0);
 }
+
+/* The ";tls=POLICY" suffix of a transport_file entry's next hop. */
+Test(remote_hop, tls_policy_suffix)
+{
+	struct remote_hop h;
+	const char *why;
+	static const char *const bad[] = {
+		"addr:127.0.0.1:25;tls=", "addr:127.0.0.1:25;tls=default",
+		"addr:127.0.0.1:25;tls=MUST", "addr:127.0.0.1:25;tls=must;",
+		"addr:127.0.0.1:25;tls=must;tls=may", "addr:127.0.0.1:25;",
+		"addr:127.0.0.1:25;x=must", "addr:127.0.0.1;tls=must:25",
+		";tls=must", "local;tls=must",
+	};
+
+	cr_assert_eq(remote_hop_parse("addr:127.0.0.1:2526;tls=verify", 30, &h,
+	    &why), 0, "%s", why);
+	cr_assert_eq(h.kind, REMOTE_HOP_ADDR);
+	cr_assert_str_eq(h.name, "127.0.0.1");
+	cr_assert_eq(h.port, 2526);
+	cr_assert_eq(h.tls, TLS_POLICY_VERIFY);
+	cr_assert_eq(remote_hop_parse("host:[::1]:25;tls=must", 22, &h, &why),
+	    0);
+	cr_assert_str_eq(h.name, "::1");
+	cr_assert_eq(h.tls, TLS_POLICY_MUST);
+	cr_assert_eq(remote_hop_parse("mx:example.net;tls=none", 23, &h, &why),
+	    0);
+	cr_assert_eq(h.kind, REMOTE_HOP_MX);
+	cr_assert_eq(h.tls, TLS_POLICY_NONE);
+	cr_assert_eq(remote_hop_parse("mx:example.net", 14, &h, &why), 0);
+	cr_assert_eq(h.tls, TLS_POLICY_DEFAULT);
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++)
+		cr_assert_lt(remote_hop_parse(bad[i], strlen(bad[i]), &h, &why),
+		    0, "accepted %s", bad[i]);
+	/* The length given is the length parsed: nothing after it counts. */
+	cr_assert_eq(remote_hop_parse("mx:example.net;tls=bogus", 14, &h, &why),
+	    0);
+	cr_assert_eq(h.tls, TLS_POLICY_DEFAULT);
+}

@@ -19,8 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
+#include "lib/authfail.h"
 #include "lib/buf.h"
 #include "lib/conf.h"
 #include "lib/mem.h"
@@ -42,8 +44,24 @@ struct fake_txn {
 	char text[128];
 };
 
+/* The fake password checker behind AUTH: one account, answers between
+ * input pieces (never from inside a call, like smtpd_authck), failures
+ * counted in a real lib/authfail table at time 0. */
+#define T_AUTH_USER "alice@example.test"
+#define T_AUTH_PASS "secret"
+#define T_AUTH_TEMP_USER "temp@example.test"	/* users_file not loaded */
+
+struct fake_auth {
+	struct buf *log;
+	struct authfail fails;
+	struct smtpd_authq *pending;
+	int result;
+	int hold;		/* !auth hold: keep the verdict */
+};
+
 /* The fake queue writer. */
 struct fake {
+	struct fake_auth auth;
 	struct buf *log;
 	int down, congest, mode, hold;
 	char text[128];
@@ -58,6 +76,7 @@ struct harness {
 	struct fake fw;
 	struct buf log;
 	int closed;
+	enum smtpd_port port;	/* !port; smtps means TLS is up */
 	enum split split;
 	unsigned seed;
 };
@@ -99,7 +118,67 @@ static void io_pause(void *ctx, int on)
 	(void)on;
 }
 
-static const struct smtpd_io_ops mem_io = { io_write, io_close, io_pause };
+static const struct smtpd_io_ops mem_io = {
+	.write = io_write, .close = io_close, .pause = io_pause,
+	.starttls = NULL,	/* STARTTLS: 454, tested with real clients */
+};
+
+/* ---- fake password checker ---- */
+
+static int fa_blocked(void *ctx, const char *client)
+{
+	return authfail_blocked(&((struct fake_auth *)ctx)->fails, client, 0);
+}
+
+static void fa_check(void *ctx, struct smtpd_authq *q, const char *client,
+    const char *user, const char *pass, size_t passlen)
+{
+	struct fake_auth *fa = ctx;
+	size_t plen = strlen(T_AUTH_PASS);
+
+	cr_assert(fa->pending == NULL, "two checks at once");
+	if (strcasecmp(user, T_AUTH_TEMP_USER) == 0)
+		fa->result = SMTPD_AUTH_TEMP;
+	else if (strcasecmp(user, T_AUTH_USER) == 0 && passlen == plen &&
+	    memcmp(pass, T_AUTH_PASS, plen) == 0)
+		fa->result = SMTPD_AUTH_OK;
+	else
+		fa->result = SMTPD_AUTH_FAIL;
+	if (fa->result == SMTPD_AUTH_FAIL)
+		authfail_record(&fa->fails, client, 0);
+	logf_(fa->log, "@ AUTH CHECK %s (%zu bytes): %s\r\n", user, passlen,
+	    fa->result == SMTPD_AUTH_OK ? "ok" : fa->result == SMTPD_AUTH_FAIL ?
+	    "fail" : "temp");
+	fa->pending = q;
+	q->job = fa;
+}
+
+static void fa_cancel(void *ctx, struct smtpd_authq *q)
+{
+	struct fake_auth *fa = ctx;
+
+	cr_assert(fa->pending == q, "cancel of an unknown check");
+	buf_puts(fa->log, "@ AUTH CANCEL\r\n");
+	fa->pending = NULL;
+	q->job = NULL;
+}
+
+static const struct smtpd_authck_ops fake_authck = {
+	fa_blocked, fa_check, fa_cancel,
+};
+
+/* Verdicts until none is pending (a verdict lets the session take the
+ * next pipelined AUTH, whose check is then answered too). */
+static void fake_auth_deliver(struct fake_auth *fa)
+{
+	struct smtpd_authq *q;
+
+	while ((q = fa->pending) != NULL && !fa->hold) {
+		fa->pending = NULL;
+		q->job = NULL;
+		q->done(q, fa->result);
+	}
+}
 
 /* ---- fake queue writer ---- */
 
@@ -254,6 +333,7 @@ static const struct smtpd_sink_ops fake_sink = {
 /* Between input pieces (an event-loop turn): give pending verdicts. */
 static void fake_deliver(struct fake *f)
 {
+	fake_auth_deliver(&f->auth);
 	if (f->hold)
 		return;
 	for (int i = 0; i < T_OPEN; i++) {
@@ -429,6 +509,13 @@ static void session_begin(struct harness *h, struct buf *conftext,
 	    conftext->data : "", conftext->len, err, sizeof(err)), 0, "%s",
 	    err);
 	smtpd_proto_init(&h->s, &h->conf);
+	authfail_init(&h->fw.auth.fails, 16, h->conf.smtpd_auth_fail_limit,
+	    h->conf.smtpd_auth_fail_window);
+	h->fw.auth.log = &h->log;
+	h->s.authck = &fake_authck;
+	h->s.authck_ctx = &h->fw.auth;
+	h->s.port = h->port;
+	h->s.tls = h->port == SMTPD_PORT_SMTPS;
 	h->s.io = &mem_io;
 	h->s.io_ctx = h;
 	h->s.sink = &fake_sink;
@@ -502,6 +589,10 @@ static void directive(struct harness *h, char *d, struct buf *seg)
 	feed(h, seg);
 	if (strncmp(d, "writer ", 7) == 0)
 		writer_directive(h, d + 7);
+	else if (strcmp(d, "auth hold") == 0)
+		h->fw.auth.hold = 1;
+	else if (strcmp(d, "auth release") == 0)
+		h->fw.auth.hold = 0;
 	else if (strcmp(d, "eof") == 0)
 		smtpd_proto_eof(&h->s, 0);
 	else if (strcmp(d, "timeout") == 0)
@@ -584,6 +675,10 @@ static void replay(const char *in, size_t inlen, enum split split,
 			buf_printf(&conftext, "%s\n", line + 6);
 		} else if (!started && strncmp(line, "!client ", 8) == 0) {
 			snprintf(client, sizeof(client), "%s", line + 8);
+		} else if (!started && strncmp(line, "!port ", 6) == 0) {
+			h->port = strcmp(line + 6, "submission") == 0 ?
+			    SMTPD_PORT_SUBMISSION : strcmp(line + 6, "smtps") ==
+			    0 ? SMTPD_PORT_SMTPS : SMTPD_PORT_SMTP;
 		} else {
 			if (!started)
 				session_begin(h, &conftext, client);
@@ -603,6 +698,7 @@ static void replay(const char *in, size_t inlen, enum split split,
 		smtpd_proto_eof(&h->s, 0);
 	}
 	smtpd_proto_free(&h->s);
+	authfail_free(&h->fw.auth.fails);
 	collapse(&h->log, result);
 	buf_free(&h->log);
 	buf_free(&conftext);
@@ -734,6 +830,7 @@ Test(smtpd_proto, partial_bytes_do_not_extend_the_deadline)
 	cr_assert(h->closed);
 	cr_assert_eq(h->s.deadline, 0);
 	smtpd_proto_free(&h->s);
+	authfail_free(&h->fw.auth.fails);
 	buf_free(&h->log);
 	buf_free(&conftext);
 	conf_free(&h->conf);

@@ -1,6 +1,7 @@
 /* Unit tests for lib/transport.c: every accepted line form, comments and
  * blank lines, subdomain entries and the lookup order, the next hop
- * strings, and hostile input (NUL bytes, overlong lines, junk fields, bad
+ * strings, the optional tls= field, and hostile input (NUL bytes,
+ * overlong lines, junk fields, bad TLS policies, bad
  * hosts and ports, duplicates, too many entries, random bytes) which must
  * be an error with "file:line: message", never a crash. */
 #include <criterion/criterion.h>
@@ -83,6 +84,52 @@ Test(transport, subdomain_entries_match_below_only)
 	transport_free(&t);
 }
 
+Test(transport, tls_field_is_part_of_the_next_hop)
+{
+	struct transport t = { 0 };
+
+	cr_assert_eq(parse(&t,
+	    "a.example [mx.a.example]:25 tls=must\n"
+	    "b.example host.b.example tls=verify   # MX of host.b\n"
+	    "c.example [192.0.2.1]:26\ttls=may\n"
+	    "d.example [::1]:25 tls=none\n"
+	    "e.example [mx.e.example]:25\n"
+	    ".f.example relay.f.example:587 tls=verify\n"), 0, "%s", err);
+	cr_assert_eq(t.n, 6);
+	cr_assert_eq(transport_lookup(&t, "a.example")->tls, TLS_POLICY_MUST);
+	cr_assert_str_eq(hop(&t, "a.example"), "addr:mx.a.example:25;tls=must");
+	cr_assert_str_eq(hop(&t, "b.example"),
+	    "host:host.b.example:25;tls=verify");
+	cr_assert_str_eq(hop(&t, "c.example"), "addr:192.0.2.1:26;tls=may");
+	cr_assert_str_eq(hop(&t, "d.example"), "addr:::1:25;tls=none");
+	/* No field: the default (smtp_tls_policy), and no suffix. */
+	cr_assert_eq(transport_lookup(&t, "e.example")->tls,
+	    TLS_POLICY_DEFAULT);
+	cr_assert_str_eq(hop(&t, "e.example"), "addr:mx.e.example:25");
+	cr_assert_str_eq(hop(&t, "x.f.example"),
+	    "host:relay.f.example:587;tls=verify");
+	transport_free(&t);
+}
+
+Test(transport, longest_next_hop_with_a_policy_fits)
+{
+	struct transport t = { 0 };
+	char text[600], want[300], name[256];
+	const struct transport_entry *e;
+	char out[300];
+
+	/* 63+1+63+1+63+1+61 = 253 bytes: the longest domain name. */
+	snprintf(name, sizeof(name), "%0*d.%0*d.%0*d.%0*d", 63, 1, 63, 2, 63, 3,
+	    61, 4);
+	snprintf(text, sizeof(text), "a.example [%s]:65535 tls=verify\n", name);
+	cr_assert_eq(parse(&t, text), 0, "%s", err);
+	snprintf(want, sizeof(want), "addr:%s:65535;tls=verify", name);
+	cr_assert_str_eq(hop(&t, "a.example"), want);
+	e = transport_lookup(&t, "a.example");
+	cr_assert_eq(transport_nexthop(e, out, strlen(want)), -ENAMETOOLONG);
+	transport_free(&t);
+}
+
 Test(transport, empty_file_is_an_empty_table)
 {
 	struct transport t = { 0 };
@@ -100,7 +147,7 @@ Test(transport, a_failed_parse_keeps_the_old_table)
 
 	cr_assert_eq(parse(&t, "a.example local\n"), 0);
 	cr_assert_eq(parse(&t, "b.example local\nbad\n"), -EINVAL);
-	cr_assert_str_eq(err, "tp:2: expected `domain next-hop'");
+	cr_assert_str_eq(err, "tp:2: expected `domain next-hop [tls=policy]'");
 	cr_assert_eq(t.n, 1);
 	cr_assert_str_eq(hop(&t, "a.example"), "local");
 	transport_free(&t);
@@ -120,6 +167,17 @@ ParameterizedTestParameters(transport, rejects_hostile_input)
 		{ "example.com\n", 0, "tp:1: expected" },
 		{ "example.com a b\n", 0, "tp:1: expected" },
 		{ "\nexample.com [a]:1 junk\n", 0, "tp:2: expected" },
+		{ "example.com [a]:1 tls=must x\n", 0, "tp:1: expected" },
+		{ "example.com [a]:1 tls=\n", 0, "tp:1: tls= must be" },
+		{ "example.com [a]:1 tls=MUST\n", 0, "tp:1: tls= must be" },
+		{ "example.com [a]:1 tls=default\n", 0, "tp:1: tls= must be" },
+		{ "example.com [a]:1 tls=mustx\n", 0, "tp:1: tls= must be" },
+		{ "example.com [a]:1 tls=verif\n", 0, "tp:1: tls= must be" },
+		{ "example.com [a]:1 TLS=must\n", 0, "tp:1: expected" },
+		{ "example.com [a]:1 tls\n", 0, "tp:1: expected" },
+		{ "example.com [a]:1;tls=must\n", 0, "tp:1:" },
+		{ "example.com local tls=must\n", 0, "tp:1: tls= applies to "
+		  "remote" },
 		{ "example.com mx:25:26\n", 0, "tp:1:" },
 		{ "ex@mple.com [a]:1\n", 0, "tp:1: bad domain" },
 		{ "[192.0.2.1] [a]:1\n", 0, "tp:1: bad domain" },

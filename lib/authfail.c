@@ -1,13 +1,13 @@
-/* pop3d_fail: the failed-login table; see pop3d_fail.h.  A linear scan:
+/* authfail: the failed-login table; see authfail.h.  A linear scan:
  * a few thousand entries are looked at once per login attempt only. */
-#include "pop3d/pop3d_fail.h"
+#include "lib/authfail.h"
 #include "lib/mem.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-void pop3d_fail_init(struct pop3d_fail *t, size_t cap, unsigned limit,
+void authfail_init(struct authfail *t, size_t cap, unsigned limit,
     unsigned window)
 {
 	t->v = xcalloc(cap ? cap : 1, sizeof(*t->v));
@@ -17,18 +17,18 @@ void pop3d_fail_init(struct pop3d_fail *t, size_t cap, unsigned limit,
 	t->window = window;
 }
 
-void pop3d_fail_free(struct pop3d_fail *t)
+void authfail_free(struct authfail *t)
 {
 	free(t->v);
 	t->v = NULL;
 	t->n = t->cap = 0;
 }
 
-static struct pop3d_fail_ent *find(struct pop3d_fail *t, const char *ip,
+static struct authfail_ent *find(struct authfail *t, const char *ip,
     uint64_t now)
 {
 	for (size_t i = 0; i < t->n; i++) {
-		struct pop3d_fail_ent *e = &t->v[i];
+		struct authfail_ent *e = &t->v[i];
 
 		if (strcmp(e->ip, ip) != 0)
 			continue;
@@ -41,16 +41,16 @@ static struct pop3d_fail_ent *find(struct pop3d_fail *t, const char *ip,
 	return NULL;
 }
 
-int pop3d_fail_blocked(struct pop3d_fail *t, const char *ip, uint64_t now)
+int authfail_blocked(struct authfail *t, const char *ip, uint64_t now)
 {
-	struct pop3d_fail_ent *e = find(t, ip, now);
+	struct authfail_ent *e = find(t, ip, now);
 
 	return e != NULL && e->count > t->limit;
 }
 
-void pop3d_fail_record(struct pop3d_fail *t, const char *ip, uint64_t now)
+void authfail_record(struct authfail *t, const char *ip, uint64_t now)
 {
-	struct pop3d_fail_ent *e = find(t, ip, now);
+	struct authfail_ent *e = find(t, ip, now);
 
 	if (e == NULL) {
 		if (t->n == t->cap) {
