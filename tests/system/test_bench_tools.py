@@ -12,7 +12,7 @@ import subprocess
 import time
 import unittest
 
-from mtatest import BUILD, SLOW, TOP, free_port, program, scaled
+from mtatest import BUILD, SANITIZE, SLOW, TOP, free_port, program, scaled
 
 
 class Sink:
@@ -241,6 +241,8 @@ class TlsLoadgenTest(unittest.TestCase):
         self.assertEqual(len(self.m.queued_ids()), before)
 
 
+@unittest.skipIf(SANITIZE, "the harness is Python; its C tools are checked "
+                 "under the sanitizers by the tests above")
 class BenchRunTest(unittest.TestCase):
     """bench/run end to end at a tiny scale, so the script cannot rot."""
 
