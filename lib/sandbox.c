@@ -6,8 +6,9 @@
  * context is built (getrandom), the users_file/aliases_file refresh,
  * syslog reconnecting, abort(), and for pop3d the helper threads'
  * Maildir work.  socket(2) only for AF_UNIX (the queue writer, syslog);
- * tgkill only to ourselves; mmap and mprotect never PROT_EXEC.  No execve, fork/clone, ptrace, bind, listen,
- * mount, setuid & co, io_uring_setup, bpf, open_by_handle_at... */
+ * tgkill only to ourselves; mmap and mprotect never PROT_EXEC.  No
+ * execve, fork/clone, ptrace, bind, listen, mount, setuid & co,
+ * io_uring_setup, bpf, open_by_handle_at... */
 #include "lib/sandbox.h"
 #include "lib/conf.h"
 #include "lib/log.h"

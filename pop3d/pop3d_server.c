@@ -1,7 +1,7 @@
 /* pop3d_server: the event loop of mta-pop3d; see pop3d_server.h.  Each
  * connection is one allocation (struct pop3d_conn) on netsrv's list,
- * which the tick walks for deadlines; it is freed by pop3d_conn_release once netio is
- * done and none of its ops (helper-thread job, delay timer, file read)
+ * which the tick walks for deadlines; it is freed by pop3d_conn_release
+ * once netio is done and none of its ops (helper-thread job, delay timer, file read)
  * is in flight.  Syscalls outside the ring: getpeername/setsockopt on
  * accept, open/close of message files, close(2). */
 #include "pop3d/pop3d_server.h"

@@ -15,7 +15,8 @@
 #define POP3D_TICK_MS 1000
 #define POP3D_STOP_GRACE_MS 5000
 
-/* Serve on the listening sockets (tags: enum pop3d_port) until SIGTERM; returns the exit status. */
+/* Serve on the listening sockets (tags: enum pop3d_port) until SIGTERM;
+ * returns the exit status. */
 int pop3d_server_run(const struct conf *c, const struct netsrv_listen *ls,
     size_t nls);
 #endif

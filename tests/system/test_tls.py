@@ -160,6 +160,28 @@ class TlsServers(MtaTestCase):
                                capture_output=True, timeout=30 * SLOW)
             self.assertEqual(r.returncode, 0, r.stderr)
 
+    @unittest.skipUnless(shutil.which("curl"), "curl not installed")
+    def test_curl_smtps_with_auth_sends_a_message(self):
+        path = os.path.join(self.m.top, "curl-smtps.msg")
+        with open(path, "wb") as f:
+            f.write(b"Subject: curl over smtps\r\n\r\nhello\r\n")
+        r = subprocess.run(["curl", "-sS", "-v", "--max-time", str(20 * SLOW),
+                            "--cacert", self.cert, "--resolve",
+                            "%s:%d:127.0.0.1" % (self.m.conf["hostname"],
+                                                 self.ports["smtps"]),
+                            "--user", "%s:%s" % (USER, PASSWORD),
+                            "--mail-from", USER, "--mail-rcpt", "r@example.test",
+                            "-T", path, "smtps://%s:%d/client.example" % (
+                                self.m.conf["hostname"], self.ports["smtps"])],
+                           capture_output=True, timeout=30 * SLOW)
+        err = r.stderr.decode(errors="replace")
+        self.assertEqual(r.returncode, 0, err)
+        self.assertIn("235 2.7.0", err)
+        m = re.search(r"< (250 2\.0\.0 Ok: queued as [0-9A-F]{16})", err)
+        self.assertTrue(m, err)
+        received, _ = split_received(self.m.cat(queue_id(m.group(1))))
+        self.assertIn(b"ESMTPSA", received)
+
     @unittest.skipUnless(shutil.which("swaks"), "swaks not installed")
     def test_swaks_tls(self):
         r = subprocess.run(["swaks", "--server", "127.0.0.1:%d" % self.m.port,

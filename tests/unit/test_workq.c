@@ -1,7 +1,7 @@
 /* Unit tests for lib/workq, the helper threads of pop3d and smtpd: every
  * job runs off the loop's thread and comes back once, its done callback
- * on the loop's thread; jobs queued at stop still run.  A real io_uring ring carries the
- * eventfd that brings them back. */
+ * on the loop's thread; jobs queued at stop still run.  A real io_uring
+ * ring carries the eventfd that brings them back. */
 #include <criterion/criterion.h>
 
 #include <pthread.h>
