@@ -314,6 +314,18 @@ class TlsServers(MtaTestCase):
         self.assertEqual(p.stat()[0], 0)
         p.quit()
 
+    def test_pop3_stls_and_pop3s_with_openssl(self):
+        login = ("USER %s\r\nPASS %s\r\nSTAT\r\nQUIT\r\n" % (USER, PASSWORD)).encode()
+        for args in (["-connect", "127.0.0.1:%d" % self.ports["pop3"],
+                      "-starttls", "pop3"],
+                     ["-connect", "127.0.0.1:%d" % self.ports["pop3s"]]):
+            with self.subTest(args=args[-1]):
+                rc, out = s_client(args + ["-brief"], login)
+                self.assertEqual(rc, 0, out)
+                self.assertRegex(out, r"Protocol version: TLSv1\.[23]")
+                self.assertIn("+OK mailbox locked and ready", out)
+                self.assertRegex(out, r"\+OK \d+ \d+")
+
     def test_pop3s_with_poplib_and_curl(self):
         p = poplib.POP3_SSL("127.0.0.1", self.ports["pop3s"], timeout=10 * SLOW,
                             context=client_ctx(self.cert))
