@@ -170,6 +170,7 @@ struct smtpd_session {
 	enum smtpd_state state;
 	enum smtpd_verb verb;	/* command being answered (for logs) */
 	int trusted;		/* client in mynetworks */
+	int loopback;		/* client on 127/8 or ::1 (netio_is_loopback) */
 	int refused;		/* over a connection limit: no session */
 	enum smtpd_port port;	/* the listener it came in on */
 	int tls;		/* TLS is up (after STARTTLS, or smtps) */

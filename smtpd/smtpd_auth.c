@@ -13,33 +13,14 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
-int smtpd_auth_loopback(const char *ip)
-{
-	unsigned char a[16];
-	static const unsigned char mapped[12] = { [10] = 0xff, [11] = 0xff };
-
-	if (inet_pton(AF_INET, ip, a) == 1)
-		return a[0] == 127;
-	if (inet_pton(AF_INET6, ip, a) != 1)
-		return 0;
-	if (memcmp(a, mapped, sizeof(mapped)) == 0)
-		return a[12] == 127;
-	for (int i = 0; i < 15; i++)
-		if (a[i] != 0)
-			return 0;
-	return a[15] == 1;
-}
-
 /* TLS is up, or the loopback exception applies. */
 static int auth_channel_ok(const struct smtpd_session *s)
 {
-	return s->tls || (s->conf->auth_plaintext_loopback &&
-	    smtpd_auth_loopback(s->client_ip));
+	return s->tls || (s->conf->auth_plaintext_loopback && s->loopback);
 }
 
 int smtpd_auth_offered(const struct smtpd_session *s)

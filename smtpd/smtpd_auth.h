@@ -23,8 +23,6 @@ struct smtpd_auth {
 
 /* 1 if EHLO should offer AUTH now. */
 int smtpd_auth_offered(const struct smtpd_session *s);
-/* 1 if ip (text) is a loopback address (127/8, ::1, ::ffff:127/104). */
-int smtpd_auth_loopback(const char *ip);
 /* The limit for the command line starting at p[0..n): RFC 4954's 12288
  * for AUTH and its responses, else smtpd_line_limit. */
 size_t smtpd_auth_line_limit(const struct smtpd_session *s, const char *p,

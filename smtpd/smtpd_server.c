@@ -149,6 +149,7 @@ static void conn_new(struct netsrv *srv, int fd, int tag)
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->s.trusted = ss.ss_family != AF_UNSPEC &&
 	    smtpd_policy_trusted(sv->conf, (struct sockaddr *)&ss);
+	c->s.loopback = netio_is_loopback(&ss);
 	refuse = conn_limit(sv, c, &ss);
 	c->s.port = (enum smtpd_port)tag;
 	c->s.io = sv->tls_ctx != NULL ? &smtpd_io_tls_ops :

@@ -1,10 +1,14 @@
 /* Unit tests for smtpd_sasl, AUTH's SASL exchange: PLAIN with and without
  * an initial response, LOGIN's two prompts, strict base64, the authzid
- * rule, '*' cancels, user names and lengths; and smtpd_auth_loopback. */
+ * rule, '*' cancels, user names and lengths; and which clients count as
+ * loopback for auth_plaintext_loopback (netio_is_loopback). */
 #include <criterion/criterion.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string.h>
 
+#include "lib/netio.h"
 #include "smtpd/smtpd_auth.h"
 #include "smtpd/smtpd_reply.h"
 #include "smtpd/smtpd_sasl.h"
@@ -175,17 +179,32 @@ Test(smtpd_sasl, longest_response_fits_longer_user_does_not)
 	cr_assert_eq(x.passlen, n / 4 * 3, "a long password is kept whole");
 }
 
+/* The client's address as accept(2) gives it (AF_UNSPEC: unparsable). */
+static int loopback(const char *ip)
+{
+	struct sockaddr_storage ss;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, ip, &((struct sockaddr_in *)&ss)->sin_addr) == 1)
+		ss.ss_family = AF_INET;
+	else if (inet_pton(AF_INET6, ip,
+	    &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1)
+		ss.ss_family = AF_INET6;
+	return netio_is_loopback(&ss);
+}
+
+/* What auth_plaintext_loopback trusts (smtpd_server sets s->loopback). */
 Test(smtpd_auth, loopback_addresses)
 {
-	cr_assert(smtpd_auth_loopback("127.0.0.1"));
-	cr_assert(smtpd_auth_loopback("127.255.0.9"));
-	cr_assert(smtpd_auth_loopback("::1"));
-	cr_assert(smtpd_auth_loopback("::ffff:127.0.0.1"));
-	cr_assert_not(smtpd_auth_loopback("128.0.0.1"));
-	cr_assert_not(smtpd_auth_loopback("10.0.0.1"));
-	cr_assert_not(smtpd_auth_loopback("::2"));
-	cr_assert_not(smtpd_auth_loopback("::"));
-	cr_assert_not(smtpd_auth_loopback("::ffff:10.0.0.1"));
-	cr_assert_not(smtpd_auth_loopback(""));
-	cr_assert_not(smtpd_auth_loopback("localhost"));
+	cr_assert(loopback("127.0.0.1"));
+	cr_assert(loopback("127.255.0.9"));
+	cr_assert(loopback("::1"));
+	cr_assert(loopback("::ffff:127.0.0.1"));
+	cr_assert_not(loopback("128.0.0.1"));
+	cr_assert_not(loopback("10.0.0.1"));
+	cr_assert_not(loopback("::2"));
+	cr_assert_not(loopback("::"));
+	cr_assert_not(loopback("::ffff:10.0.0.1"));
+	cr_assert_not(loopback(""));
+	cr_assert_not(loopback("localhost"));
 }

@@ -26,6 +26,7 @@
 #include "lib/buf.h"
 #include "lib/conf.h"
 #include "lib/mem.h"
+#include "lib/netio.h"
 #include "smtpd/smtpd.h"
 #include "smtpd/smtpd_proto.h"
 
@@ -531,6 +532,7 @@ static void session_begin(struct harness *h, struct buf *conftext,
 		ss.ss_family = AF_INET6, len = 1;
 	cr_assert(len, "bad !client address");
 	h->s.trusted = conf_in_mynetworks(&h->conf, (struct sockaddr *)&ss);
+	h->s.loopback = netio_is_loopback(&ss);
 	smtpd_proto_start(&h->s);
 }
 
