@@ -580,6 +580,16 @@ class Mta:
         return subprocess.run(argv, input=input, capture_output=True,
                               timeout=timeout or 20 * SLOW, env=self.env(), cwd=self.top)
 
+    def add_user(self, address, password):
+        """An account, as an operator makes one: mtactl user add
+        --password-stdin (fails the test if mtactl does).  Running daemons
+        see it within a second (users_file is looked at once a second)."""
+        r = self.ctl("user", "add", address, "--password-stdin",
+                     input=(password + "\n").encode())
+        if r.returncode != 0:
+            self.fail("mtactl user add %s exited %d: %s" % (
+                address, r.returncode, r.stderr.decode(errors="replace")))
+
     def cat(self, qid):
         """The stored content of a message (mtactl cat ID), once the queue
         manager has settled it (queue_file), so it does not move meanwhile."""

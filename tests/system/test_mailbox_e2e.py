@@ -45,9 +45,7 @@ class MailboxEndToEnd(MtaTestCase):
         m.write_conf()
         os.makedirs(m.state_dir, exist_ok=True)
         for u in USERS:
-            r = m.ctl("user", "add", u, "--password-stdin",
-                      input=(PASSWORD + "\n").encode())
-            self.assertEqual(r.returncode, 0, r.stderr)
+            m.add_user(u, PASSWORD)
         m.start()
         wait_until(lambda: m.pids("mta-local") and m.pids("mta-pop3d"), 10,
                    "mta-local and mta-pop3d to run", m.fail)

@@ -12,6 +12,7 @@ import subprocess
 import time
 
 from mtatest import SLOW, Mta, MtaTestCase, Smtp, free_port, program
+from tlssink import make_leaf
 
 QMGR_COMMANDS = [("flush",), ("stats",), ("delete", "all"),
                  ("delete", "0123456789ABCDEF"), ("hold", "0123456789abcdef"),
@@ -354,15 +355,7 @@ class ConfigErrors(MtaTestCase):
         r = m.ctl("check")
         self.assertEqual(r.returncode, 0, r)
         self.assertIn(b"not there yet", r.stdout)
-        paths = {}
-        for name in ("a", "b"):
-            paths[name] = (os.path.join(m.top, name + ".pem"),
-                           os.path.join(m.top, name + ".key"))
-            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
-                            "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                            "-days", "1", "-subj", "/CN=" + name,
-                            "-keyout", paths[name][1], "-out", paths[name][0]],
-                           check=True, capture_output=True)
+        paths = {name: make_leaf(m.top, name) for name in ("a", "b")}
         m.conf.update(tls_cert_file=paths["a"][0], tls_key_file=paths["a"][1])
         m.write_conf()
         r = m.ctl("check")

@@ -126,12 +126,6 @@ class Pop3Base(unittest.TestCase):
     mtactl_users = False    # users_file by mtactl (yescrypt, root:group_auth
                             # 0640) instead of a $6$ line written here
 
-    @classmethod
-    def add_user(cls, user, password):
-        r = cls.m.ctl("user", "add", user, "--password-stdin",
-                      input=(password + "\n").encode())
-        if r.returncode != 0:
-            cls.m.fail("mtactl user add: %r" % r.stderr)
 
     @classmethod
     def setUpClass(cls):
@@ -144,7 +138,7 @@ class Pop3Base(unittest.TestCase):
         cls.m = Mta(None, start=False, **conf)
         os.makedirs(cls.m.state_dir, exist_ok=True)
         if cls.mtactl_users:
-            cls.add_user(USER, PASSWORD)
+            cls.m.add_user(USER, PASSWORD)
         else:
             users = os.path.join(cls.m.state_dir, "users")
             with open(users, "w") as f:
@@ -217,7 +211,7 @@ class Pop3Commands(Pop3Base):
     def test_new_account_without_mailbox_is_empty(self):
         """An account added while pop3d runs works at once; no Maildir yet
         is an empty mailbox."""
-        self.add_user("bob@localhost", "bobs password")
+        self.m.add_user("bob@localhost", "bobs password")
         time.sleep(1.1)         # users_file is checked at most once a second
         p = poplib.POP3("127.0.0.1", self.pop_port, timeout=10 * SLOW)
         self.addCleanup(p.close)

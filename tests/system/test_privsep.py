@@ -211,8 +211,7 @@ class Privsep(MtaTestCase):
         except KeyError:
             self.fail("group mta-auth missing: run scripts/mkusers (scripts/deps) as root")
         m = self.mta(remote_workers=1)
-        r = m.ctl("user", "add", "alice@localhost", "--password-stdin", input=b"pw\n")
-        self.assertEqual(r.returncode, 0, r.stderr)
+        m.add_user("alice@localhost", "pw")
         users = os.path.join(m.state_dir, "users")
         st = os.stat(users)
         self.assertEqual((st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)), (0, auth, 0o640))
@@ -283,8 +282,7 @@ class Privsep(MtaTestCase):
         if not m.wait_log(r"mta-smtpd\[\d+\]: landlock (ABI|not)").group(0).endswith("ABI"):
             self.skipTest("no Landlock on this kernel")
         for u in ("bob", "carol"):
-            r = m.ctl("user", "add", u + "@localhost", "--password-stdin", input=b"pw\n")
-            self.assertEqual(r.returncode, 0, r.stderr)
+            m.add_user(u + "@localhost", "pw")
         users = os.path.join(m.state_dir, "users")
         with open(users) as f:
             lines = f.read().splitlines(True)

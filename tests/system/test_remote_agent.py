@@ -22,6 +22,7 @@ import time
 import unittest
 
 from mtatest import SLOW, free_port, program
+from tlssink import make_leaf
 
 # ---------------------------------------------------------------- records
 
@@ -476,11 +477,7 @@ class FakeDns(threading.Thread):
 def self_signed(tc):
     d = tempfile.mkdtemp(prefix="mta-remote-tls-")
     tc.addCleanup(shutil.rmtree, d, True)
-    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=script.test",
-                    "-days", "1", "-keyout", key, "-out", cert],
-                   check=True, capture_output=True, timeout=30)
+    cert, key = make_leaf(d, "script.test")
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
     return ctx

@@ -52,9 +52,7 @@ def start_mta(aliases=None, **conf):
         m.conf["aliases_file"] = path
         m.write_conf()
     for user, pw in ((ALICE, ALICE_PW), (BOB, BOB_PW)):
-        r = m.ctl("user", "add", user, "--password-stdin", input=(pw + "\n").encode())
-        if r.returncode != 0:
-            m.fail("mtactl user add %s: %r" % (user, r.stderr))
+        m.add_user(user, pw)
     m.start()
     return m
 

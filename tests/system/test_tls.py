@@ -20,6 +20,7 @@ import unittest
 
 from mtatest import (Mta, MtaTestCase, SLOW, Smtp, free_port, queue_id,
                      split_received)
+from tlssink import make_leaf
 
 USER = "alice@localhost"
 PASSWORD = "tls pass"
@@ -43,18 +44,6 @@ def peer_cn(sock):
     return None
 
 
-def make_cert(directory, cn, name="cert"):
-    """A self-signed certificate and key for cn (openssl req)."""
-    cert = os.path.join(directory, name + ".pem")
-    key = os.path.join(directory, name + ".key")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
-                    "-subj", "/CN=" + cn, "-addext", "subjectAltName=DNS:" + cn,
-                    "-keyout", key, "-out", cert], check=True, capture_output=True)
-    os.chmod(key, 0o600)
-    return cert, key
-
-
 def s_client(args, data, timeout=None):
     """openssl s_client with data on stdin (sent after the handshake)."""
     r = subprocess.run(["openssl", "s_client", "-ign_eof"] + args,
@@ -74,10 +63,7 @@ class TlsServers(MtaTestCase):
                     pop3_listen="127.0.0.1:%d" % cls.ports["pop3"],
                     pop3s_listen="127.0.0.1:%d" % cls.ports["pop3s"],
                     pop3_plaintext_loopback="no")
-        r = cls.m.ctl("user", "add", USER, "--password-stdin",
-                      input=(PASSWORD + "\n").encode())
-        if r.returncode != 0:
-            cls.m.fail("mtactl user add: %r" % r.stderr)
+        cls.m.add_user(USER, PASSWORD)
         cls.cert = os.path.join(cls.m.state_dir, "tls", "cert.pem")
         time.sleep(1.2)     # daemons look at users_file once a second
 
@@ -358,7 +344,7 @@ class TlsServers(MtaTestCase):
 class TlsConfig(MtaTestCase):
     def test_configured_certificate_and_reload_on_sighup(self):
         m = self.mta(start=False)
-        first = make_cert(m.top, "first.example", "first")
+        first = make_leaf(m.top, "first.example")
         m.conf.update(tls_cert_file=first[0], tls_key_file=first[1],
                       smtps_listen="127.0.0.1:%d" % free_port())
         m.write_conf()
@@ -372,7 +358,7 @@ class TlsConfig(MtaTestCase):
                     client_ctx(cafile).wrap_socket(raw) as s:
                 return peer_cn(s)
         self.assertEqual(cn(first[0]), "first.example")
-        second = make_cert(m.top, "second.example", "second")
+        second = make_leaf(m.top, "second.example")
         m.conf.update(tls_cert_file=second[0], tls_key_file=second[1])
         m.write_conf()
         old = m.pids("mta-smtpd")
@@ -382,8 +368,8 @@ class TlsConfig(MtaTestCase):
 
     def test_a_key_that_does_not_match_stops_the_start(self):
         m = self.mta(start=False)
-        a = make_cert(m.top, "a.example", "a")
-        b = make_cert(m.top, "b.example", "b")
+        a = make_leaf(m.top, "a.example")
+        b = make_leaf(m.top, "b.example")
         m.conf.update(tls_cert_file=a[0], tls_key_file=b[1])
         m.write_conf()
         m.start(wait=False)
