@@ -58,40 +58,32 @@ int netio_tls_server(struct netio *io, void *ctx)
 	return 0;
 }
 
-int netio_tls_on(const struct netio *io)
+int netio_tls_implicit(struct netio *io, void *ctx, const char *ip)
+{
+	if (netio_tls_server(io, ctx) == 0)
+		return 0;
+	log_warn("implicit-TLS connection from [%s]: TLS not available", ip);
+	netio_abort(io);
+	return -1;
+}
+
+static int tls_on(const struct netio *io)
 {
 	return io->layer == &netio_tls_layer;
-}
-
-void netio_tls_describe(const struct netio *io, char *out, size_t n)
-{
-	if (netio_tls_on(io))
-		tls_describe(io->layer_state, out, n);
-	else
-		snprintf(out, n, "none");
-}
-
-int netio_tls_resumed(const struct netio *io)
-{
-	return netio_tls_on(io) && tls_resumed(io->layer_state);
-}
-
-const char *netio_tls_why(const struct netio *io)
-{
-	return netio_tls_on(io) ? tls_why(io->layer_state) : "no TLS";
 }
 
 void netio_tls_log_up(const struct netio *io, const char *ip)
 {
 	char how[128];
 
-	netio_tls_describe(io, how, sizeof(how));
+	tls_describe(io->layer_state, how, sizeof(how));
 	log_info("TLS with [%s]: %s%s", ip, how,
-	    netio_tls_resumed(io) ? " (resumed)" : "");
+	    tls_resumed(io->layer_state) ? " (resumed)" : "");
 }
 
 void netio_tls_log_failure(const struct netio *io, int err, const char *ip)
 {
-	if (err == -EPROTO && netio_tls_on(io))
-		log_info("TLS failed with [%s]: %s", ip, netio_tls_why(io));
+	if (err == -EPROTO && tls_on(io))
+		log_info("TLS failed with [%s]: %s", ip,
+		    tls_why(io->layer_state));
 }

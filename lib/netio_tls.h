@@ -13,13 +13,10 @@
 /* Put a server session on ctx (tls_server's) under io.  0, or -1 when
  * OpenSSL cannot make one. */
 int netio_tls_server(struct netio *io, void *ctx);
-/* 1 if io runs TLS (handshake done or not). */
-int netio_tls_on(const struct netio *io);
-/* "TLSv1.3 TLS_AES_256_GCM_SHA384" and whether it resumed a session. */
-void netio_tls_describe(const struct netio *io, char *out, size_t n);
-int netio_tls_resumed(const struct netio *io);
-/* Why TLS failed, for the log line after cb->eof(-EPROTO). */
-const char *netio_tls_why(const struct netio *io);
+/* Implicit TLS (smtps, pop3s) on a new connection from ip: as
+ * netio_tls_server, but on failure it logs and aborts the connection
+ * (the caller marks its session closed). */
+int netio_tls_implicit(struct netio *io, void *ctx, const char *ip);
 /* The servers' log lines: "TLS with [ip]: TLSv1.3 cipher (resumed)" from
  * cb->secured; "TLS failed with [ip]: why" from cb->eof when err is
  * -EPROTO and TLS is on (else nothing). */

@@ -113,11 +113,8 @@ static void conn_new(struct netsrv *srv, int fd, int tag)
 	netio_start(&c->io, &srv->ios, fd, &conn_cb);
 	if (tag == POP3D_PORT_POP3S) {
 		/* Implicit TLS (RFC 8314): the greeting waits for it. */
-		if (netio_tls_server(&c->io, sv->tls_ctx) < 0) {
-			log_warn("pop3s connection from [%s]: TLS not "
-			    "available", c->ip);
+		if (netio_tls_implicit(&c->io, sv->tls_ctx, c->ip) < 0) {
 			c->state = POP3D_S_CLOSED;
-			netio_abort(&c->io);
 			return;
 		}
 		c->tls = 1;

@@ -161,10 +161,8 @@ static void conn_new(struct netsrv *srv, int fd, int tag)
 	netio_start(&c->io, &srv->ios, fd, &conn_cb);
 	if (c->s.port == SMTPD_PORT_SMTPS) {
 		/* Implicit TLS (RFC 8314): the greeting waits for it. */
-		if (netio_tls_server(&c->io, sv->tls_ctx) < 0) {
-			log_warn("smtps connection from [%s]: TLS not "
-			    "available", c->s.client_ip);
-			netio_abort(&c->io);
+		if (netio_tls_implicit(&c->io, sv->tls_ctx,
+		    c->s.client_ip) < 0) {
 			c->s.state = SMTPD_S_CLOSED;
 			return;
 		}
