@@ -144,7 +144,9 @@ def render(results, tools, agree, args, relaying, plot, mbox=None, tls=None):
               " and the same scenario moves by 20-30 % between runs.",
               "- This VM's ext4 has no journal; there inode allocation skips inodes"
               " deleted in the last minutes (ext4 recently_deleted()), so creating"
-              " files right after mass deletions costs both MTAs extra kernel CPU."]
+              " files right after mass deletions costs both MTAs extra kernel CPU."
+              " The work directory has ext4's T attribute (chattr +T), so each"
+              " instance's directories start in block groups of their own."]
     return "\n".join(lines) + "\n"
 
 

@@ -2,13 +2,16 @@
  * dispatcher.  Each destination queues its jobs FIFO and limits its jobs
  * in flight: slow start from min(2, destination_concurrency), one more per
  * successful job, back to 1 after a connection-level failure, and "dead"
- * for dead_secs after QM_DEAD_FAILS such failures in a row.  Destinations
+ * for dead_secs after QM_DEAD_FAILS such failures in a row.  Those limits
+ * spare remote servers; the local destination has no server to spare, so
+ * only the local agents' free slots (local_concurrency each) bound it.  Destinations
  * with queued jobs form a ring served one job each per turn, so a slow
  * destination never starves the others.  Pure: agents are reached through
  * callbacks, so the order and the limits are unit-tested. */
 #include "queue/qmgr.h"
 #include "lib/mem.h"
 
+#include <limits.h>
 #include <stdlib.h>
 
 static uint64_t sched_hash(const char *s)
@@ -84,7 +87,10 @@ struct qm_dest *qm_dest_get(struct qm_sched *s, const char *key,
 	d = xcalloc(1, sizeof(*d));
 	d->key = xstrdup(key);
 	d->kind = kind;
-	d->limit = s->conc_max < 2 ? s->conc_max : 2;
+	if (kind == QM_KIND_LOCAL)
+		d->limit = UINT_MAX;
+	else
+		d->limit = s->conc_max < 2 ? s->conc_max : 2;
 	d->hnext = s->tab[b];
 	s->tab[b] = d;
 	s->ndest++;
@@ -175,6 +181,8 @@ int qm_dest_done(struct qm_sched *s, struct qm_dest *d, enum qm_outcome o,
 	if (d->inflight > 0)
 		d->inflight--;
 	d->idle_since = now;
+	if (d->kind == QM_KIND_LOCAL)
+		return 0;
 	switch (o) {
 	case QM_OUT_OK:
 		d->fails = 0;

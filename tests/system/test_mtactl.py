@@ -11,7 +11,7 @@ import signal
 import subprocess
 import time
 
-from mtatest import SLOW, Mta, MtaTestCase, Smtp, free_port, program
+from mtatest import SLOW, TOP, Mta, MtaTestCase, Smtp, free_port, program
 from tlssink import make_leaf
 
 QMGR_COMMANDS = [("flush",), ("stats",), ("delete", "all"),
@@ -298,6 +298,21 @@ class ConfigErrors(MtaTestCase):
         with open(path, "w") as f:
             f.write(text)
         return path
+
+    def test_every_key_is_in_the_manual(self):
+        """The keys the parser takes (lib/conf.c's table) are exactly the
+        keys mta.conf(5) describes under KEYS."""
+        with open(os.path.join(TOP, "docs", "mta.conf.5")) as f:
+            section = f.read().split(".Sh KEYS")[1].split("\n.Sh ")[0]
+        documented = set()
+        for line in section.splitlines():
+            if line.startswith(".It Cm"):
+                documented.update(re.findall(r"Cm (\w+)", line))
+        with open(os.path.join(TOP, "lib", "conf.c")) as f:
+            parsed = set(re.findall(r"(?m)^\s*[KL]\((\w+),", f.read()))
+        self.assertGreater(len(parsed), 50)
+        self.assertEqual(sorted(parsed - documented), [], "not in mta.conf(5)")
+        self.assertEqual(sorted(documented - parsed), [], "not a key")
 
     def test_check_good_config(self):
         m = Mta(self, start=False)

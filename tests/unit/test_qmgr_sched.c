@@ -209,6 +209,35 @@ Test(qmgr_sched, kinds_are_served_by_their_own_agents)
 	qm_sched_free(&s);
 }
 
+Test(qmgr_sched, local_is_bounded_by_agent_slots_not_destination_concurrency)
+{
+	struct qm_sched s;
+	struct fake f = { .slots = { 0, 50 } };	/* local agents only */
+	struct qm_dest *d;
+
+	qm_sched_init(&s, 20, 60);
+	for (int i = 0; i < 60; i++)
+		job(&s, "local", (uint64_t)i);
+	d = qm_dest_get(&s, "local", QM_KIND_LOCAL);
+	cr_assert_eq(qm_sched_dispatch(&s, 100, pick, give, &f, 1000), 50,
+	    "no slow start, no destination_concurrency: every free slot");
+	cr_assert_eq(d->inflight, 50);
+	/* A failure of one delivery neither shrinks nor kills it. */
+	for (int i = 0; i < 5; i++)
+		cr_assert_eq(qm_dest_done(&s, d, QM_OUT_CONNFAIL, 100), 0);
+	cr_assert(qm_dest_ready(&s, d, 100));
+	f.slots[QM_KIND_LOCAL] = 55;
+	cr_assert_eq(qm_sched_dispatch(&s, 100, pick, give, &f, 1000), 5);
+	free_given(&f);
+	while (d->qhead != NULL) {
+		struct qm_job *j = d->qhead;
+
+		qm_dest_remove(&s, d, j);
+		free(j);
+	}
+	qm_sched_free(&s);
+}
+
 Test(qmgr_sched, idle_destinations_are_forgotten_dead_ones_kept)
 {
 	struct qm_sched s;
