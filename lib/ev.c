@@ -229,6 +229,27 @@ void ev_renameat(struct ev_loop *loop, struct ev_op *op, int olddirfd,
 	    newpath, flags);
 }
 
+/* Not in the uapi headers of Debian 12 (Linux 6.1); its value since 6.9. */
+#define EV_OP_FTRUNCATE 55
+
+int ev_has_ftruncate(struct ev_loop *loop)
+{
+	struct io_uring_probe *p = io_uring_get_probe_ring(&loop->ring);
+	int yes;
+
+	if (p == NULL)
+		return 0;
+	yes = p->last_op >= EV_OP_FTRUNCATE &&
+	    io_uring_opcode_supported(p, EV_OP_FTRUNCATE);
+	io_uring_free_probe(p);
+	return yes;
+}
+
+void ev_prep_ftruncate(struct io_uring_sqe *sqe, int fd, uint64_t len)
+{
+	io_uring_prep_rw(EV_OP_FTRUNCATE, sqe, fd, NULL, 0, len);
+}
+
 void ev_unlinkat(struct ev_loop *loop, struct ev_op *op, int dirfd,
     const char *path, int flags)
 {

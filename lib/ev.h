@@ -7,6 +7,7 @@
 #define LIB_EV_H
 #include <liburing.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 
@@ -103,6 +104,12 @@ void ev_close(struct ev_loop *loop, struct ev_op *op, int fd);
 /* renameat2(2) with flags (e.g. RENAME_NOREPLACE); paths live until submit. */
 void ev_renameat(struct ev_loop *loop, struct ev_op *op, int olddirfd,
     const char *oldpath, int newdirfd, const char *newpath, unsigned flags);
+/* 1 if the kernel runs ftruncate on the ring (IORING_OP_FTRUNCATE, Linux
+ * 6.9 and later), else 0. */
+int ev_has_ftruncate(struct ev_loop *loop);
+/* Make sqe an ftruncate(2) of fd to len bytes (liburing 2.3 has no
+ * io_uring_prep_ftruncate); only where ev_has_ftruncate. */
+void ev_prep_ftruncate(struct io_uring_sqe *sqe, int fd, uint64_t len);
 /* unlinkat(2); path must live until submit. */
 void ev_unlinkat(struct ev_loop *loop, struct ev_op *op, int dirfd,
     const char *path, int flags);

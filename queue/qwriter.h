@@ -89,7 +89,7 @@ struct qw_txn {
 	char dest[QID_LEN + 4];		/* "XX/QID" */
 	struct qw_seg *seg;
 	/* publishing */
-	struct ev_op pub_op, pub_wop, pub_cop;
+	struct ev_op pub_op, pub_wop, pub_top, pub_cop;
 	enum qw_pub_step pub_step;
 	int pub_fd, pub_cqes, pub_err;
 	int pooled;			/* name is a file in pool/ */
@@ -160,6 +160,7 @@ struct qw {
 	uint64_t pool_busy[QW_PUBLISH_MAX];	/* pool files being written */
 	size_t nbusy;
 	uint64_t pool_retry_ms;		/* pool/ was empty: not before this */
+	int pool_overwrite;		/* ftruncate on the ring (below) */
 	size_t content_limit;
 	uid_t smtpd_uid;
 	int have_smtpd_uid;

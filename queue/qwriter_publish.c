@@ -2,7 +2,12 @@
  * a file of spool/pool/ (qwriter_pool.c) or, when the pool is empty, to
  * spool/tmp/QID (openat, then writev hard-linked to close) and renamed into
  * spool/incoming/XX/QID, all on the ring and without an fsync: the journal
- * holds the message until a checkpoint's syncfs.  A file is renamed only
+ * holds the message until a checkpoint's syncfs.  Where the ring has
+ * ftruncate (Linux 6.9), a pool file is overwritten in place and then cut
+ * to its new length (writev, ftruncate, close, hard-linked) rather than
+ * opened with O_TRUNC: freeing all its blocks only to allocate as many
+ * again was the writer's largest kernel cost (measured: 0.17 -> 0.10 ms
+ * of system CPU per message at c=50).  A file is renamed only
  * after it was written whole, so incoming/ never shows a partial file
  * (except after a crash, which recovery repairs from the journal).  A
  * failed publish is retried; its segment is kept until it succeeds. */
@@ -103,21 +108,32 @@ static void pub_on_write(struct ev_op *op, int res, unsigned flags)
 		pub_written(t);
 }
 
-static void pub_on_close(struct ev_op *op, int res, unsigned flags)
+/* The ftruncate and the close report the same way. */
+static void pub_after_write(struct qw_txn *t, int res)
 {
-	struct qw_txn *t = container_of(op, struct qw_txn, pub_cop);
-
 	if (res < 0 && t->pub_err == 0)
 		t->pub_err = res;
 	if (--t->pub_cqes == 0)
 		pub_written(t);
 }
 
-/* The file is open: write it all, then close it whatever happened. */
+static void pub_on_trunc(struct ev_op *op, int res, unsigned flags)
+{
+	pub_after_write(container_of(op, struct qw_txn, pub_top), res);
+}
+
+static void pub_on_close(struct ev_op *op, int res, unsigned flags)
+{
+	pub_after_write(container_of(op, struct qw_txn, pub_cop), res);
+}
+
+/* The file is open: write it all (a pool file in place: then cut it to
+ * size), then close it whatever happened. */
 static void pub_write(struct qw_txn *t, int fd)
 {
 	struct qw *qw = t->qw;
 	struct io_uring_sqe *sqe;
+	int cut = t->pooled && qw->pool_overwrite;
 
 	t->pub_iov[0].iov_base = t->head.data;
 	t->pub_iov[0].iov_len = t->head.len;
@@ -127,14 +143,21 @@ static void pub_write(struct qw_txn *t, int fd)
 	t->pub_iov[2].iov_len = QUEUE_TRAILER_LEN;
 	t->pub_step = QW_PUB_WRITE;
 	t->pub_err = 0;
-	t->pub_cqes = 2;
+	t->pub_cqes = cut ? 3 : 2;
 	t->pub_wop.fn = pub_on_write;
+	t->pub_top.fn = pub_on_trunc;
 	t->pub_cop.fn = pub_on_close;
-	if (io_uring_sq_space_left(&qw->loop.ring) < 2)
+	if (io_uring_sq_space_left(&qw->loop.ring) < (unsigned)t->pub_cqes)
 		io_uring_submit(&qw->loop.ring);
 	sqe = ev_sqe(&qw->loop, &t->pub_wop);
 	io_uring_prep_writev(sqe, fd, t->pub_iov, 3, 0);
 	sqe->flags |= IOSQE_IO_HARDLINK;
+	if (cut) {
+		sqe = ev_sqe(&qw->loop, &t->pub_top);
+		ev_prep_ftruncate(sqe, fd, t->head.len + t->content.len +
+		    QUEUE_TRAILER_LEN);
+		sqe->flags |= IOSQE_IO_HARDLINK;
+	}
 	io_uring_prep_close(ev_sqe(&qw->loop, &t->pub_cop), fd);
 }
 
@@ -172,8 +195,8 @@ static void pub_start(struct qw_txn *t)
 	if (qw_pool_take(qw, t->pool_name)) {
 		t->pooled = 1;
 		io_uring_prep_openat(ev_sqe(&qw->loop, &t->pub_op),
-		    qw->pool_fd, t->pool_name,
-		    O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0);
+		    qw->pool_fd, t->pool_name, O_WRONLY | O_CLOEXEC |
+		    O_NOFOLLOW | (qw->pool_overwrite ? 0 : O_TRUNC), 0);
 		return;
 	}
 	t->pooled = 0;

@@ -159,6 +159,7 @@ void qw_setup(struct qw *qw, const struct conf *conf)
 	if ((rc = ev_init(&qw->loop, QW_RING_ENTRIES)) < 0)
 		fatalx("io_uring: %s", strerror(-rc));
 	qw_iowq_limit(qw);
+	qw->pool_overwrite = ev_has_ftruncate(&qw->loop);
 	if ((rc = ev_bufring_setup(&qw->loop, &qw->br, 0, QW_RECV_BUFS,
 	    QW_RECV_BUFSZ)) < 0)
 		fatalx("provided buffers: %s", strerror(-rc));

@@ -59,6 +59,38 @@ class SpoolPool(MtaTestCase):
         wait_queue_empty(m)
         m.stop()
 
+    def test_a_longer_pool_file_is_cut_to_the_new_message(self):
+        """A pool file is overwritten in place (or truncated first, on a
+        kernel without ftruncate on the ring): the queue file written over
+        a longer one ends where the new message ends, with nothing of the
+        old bytes, and is delivered whole."""
+        sink = Sink(self, store=True)
+        m = relay_mta(self, relayhost=sink.hop, queue_checkpoint_ms=50)
+        m.stop()
+        junk = os.path.join(m.spool("pool"), "0000000000000001")
+        with open(junk, "wb") as f:
+            f.write(b"Z" * (60 * 1024))
+        st = os.stat(m.spool("pool"))
+        os.chown(junk, st.st_uid, st.st_gid)
+        inode = os.stat(junk).st_ino
+        sink.stop()
+        m.start()
+        msgs, qids = self.relay(m, sink, "cut", 1)
+        # 250 follows the journal; the queue file is written just after.
+        path = wait_until(lambda: m.queue_path(qids[0]), 20,
+                          "the queue file of %s" % qids[0], m.fail)
+        self.assertEqual(os.stat(path).st_ino, inode, "the pool file was not used")
+        with open(path, "rb") as f:
+            data = f.read()
+        self.assertLess(len(data), 20 * 1024)
+        self.assertNotIn(b"ZZZZ", data)
+        sink.restart()
+        m.ctl("flush")
+        got = sink.wait_messages(1, fail=m.fail)
+        self.assertEqual([message_id(r) for r in got], [message_id(msgs[0])])
+        wait_queue_empty(m)
+        m.stop()
+
     def test_large_files_are_not_pooled(self):
         sink = Sink(self, store=True)
         m = relay_mta(self, relayhost=sink.hop, queue_checkpoint_ms=50)
