@@ -4,9 +4,9 @@
  * successful job, back to 1 after a connection-level failure, and "dead"
  * for dead_secs after QM_DEAD_FAILS such failures in a row.  Those limits
  * spare remote servers; the local destination has no server to spare, so
- * only the local agents' free slots (local_concurrency each) bound it.  Destinations
- * with queued jobs form a ring served one job each per turn, so a slow
- * destination never starves the others.  Pure: agents are reached through
+ * only the local agents' free slots (local_concurrency each) bound it.
+ * Destinations with queued jobs form a ring served one job each per turn,
+ * so a slow destination never starves the others.  Pure: agents are reached through
  * callbacks, so the order and the limits are unit-tested. */
 #include "queue/qmgr.h"
 #include "lib/mem.h"

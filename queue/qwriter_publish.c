@@ -95,10 +95,16 @@ static void pub_written(struct qw_txn *t)
 	    t->pooled ? t->pool_name : t->name, qw->incoming_fd, t->dest, 0);
 }
 
+/* The queue file's length: head, content, trailer. */
+static size_t pub_len(const struct qw_txn *t)
+{
+	return t->head.len + t->content.len + QUEUE_TRAILER_LEN;
+}
+
 static void pub_on_write(struct ev_op *op, int res, unsigned flags)
 {
 	struct qw_txn *t = container_of(op, struct qw_txn, pub_wop);
-	size_t want = t->head.len + t->content.len + QUEUE_TRAILER_LEN;
+	size_t want = pub_len(t);
 
 	if (res < 0 && t->pub_err == 0)
 		t->pub_err = res;
@@ -154,8 +160,7 @@ static void pub_write(struct qw_txn *t, int fd)
 	sqe->flags |= IOSQE_IO_HARDLINK;
 	if (cut) {
 		sqe = ev_sqe(&qw->loop, &t->pub_top);
-		ev_prep_ftruncate(sqe, fd, t->head.len + t->content.len +
-		    QUEUE_TRAILER_LEN);
+		ev_prep_ftruncate(sqe, fd, pub_len(t));
 		sqe->flags |= IOSQE_IO_HARDLINK;
 	}
 	io_uring_prep_close(ev_sqe(&qw->loop, &t->pub_cop), fd);
