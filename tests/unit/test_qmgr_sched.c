@@ -53,6 +53,17 @@ static void free_given(struct fake *f)
 	f->ngiven = 0;
 }
 
+/* The jobs still queued at d. */
+static void free_queued(struct qm_sched *s, struct qm_dest *d)
+{
+	while (d->qhead != NULL) {
+		struct qm_job *j = d->qhead;
+
+		qm_dest_remove(s, d, j);
+		free(j);
+	}
+}
+
 Test(qmgr_sched, slow_start_grows_and_falls)
 {
 	struct qm_sched s;
@@ -82,12 +93,7 @@ Test(qmgr_sched, slow_start_grows_and_falls)
 	cr_assert_eq(d->inflight, 2);
 	cr_assert_eq(qm_sched_dispatch(&s, 100, pick, give, &f, 1000), 0);
 	free_given(&f);
-	while (d->qhead != NULL) {
-		struct qm_job *j = d->qhead;
-
-		qm_dest_remove(&s, d, j);
-		free(j);
-	}
+	free_queued(&s, d);
 	qm_sched_free(&s);
 }
 
@@ -124,12 +130,7 @@ Test(qmgr_sched, dead_after_failures_then_one_probe)
 	cr_assert_eq(d->dead_until, 0);
 	cr_assert_eq(d->limit, 2);
 	free_given(&f);
-	while (d->qhead != NULL) {
-		struct qm_job *j = d->qhead;
-
-		qm_dest_remove(&s, d, j);
-		free(j);
-	}
+	free_queued(&s, d);
 	qm_sched_free(&s);
 }
 
@@ -229,12 +230,7 @@ Test(qmgr_sched, local_is_bounded_by_agent_slots_not_destination_concurrency)
 	f.slots[QM_KIND_LOCAL] = 55;
 	cr_assert_eq(qm_sched_dispatch(&s, 100, pick, give, &f, 1000), 5);
 	free_given(&f);
-	while (d->qhead != NULL) {
-		struct qm_job *j = d->qhead;
-
-		qm_dest_remove(&s, d, j);
-		free(j);
-	}
+	free_queued(&s, d);
 	qm_sched_free(&s);
 }
 
