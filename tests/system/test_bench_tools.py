@@ -272,3 +272,19 @@ class BenchRunTest(unittest.TestCase):
                           ("mta-pop3d", r"\| second session: s to RETR all \| [\d.]+ \|")):
             if os.path.exists(program(prog)):
                 self.assertRegex(out.stdout, row)
+
+    def test_profile_small(self):
+        """bench/profile: both scenarios deliver everything and name each
+        daemon's CPU."""
+        for scenario, daemon in (("relay", "mta-remote"), ("local", "mta-local")):
+            if not os.path.exists(program(daemon)):
+                continue
+            out = subprocess.run(
+                [os.path.join(TOP, "bench", "profile"), "--build", BUILD,
+                 "--messages", "300", scenario],
+                capture_output=True, text=True, timeout=120 * SLOW)
+            self.assertEqual(out.returncode, 0, out.stdout[-2000:] + out.stderr[-2000:])
+            self.assertRegex(out.stdout, r"%s: 300 messages, \d+ msg/s accepted, "
+                             r"\d+ msg/s end to end" % scenario)
+            self.assertRegex(out.stdout, r"mta-qwriter\[\d+\] +user [\d.]+  sys [\d.]+ ms/msg")
+            self.assertRegex(out.stdout, r"(?m)^  all +[\d.]+ ms/msg$")
