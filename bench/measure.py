@@ -36,15 +36,9 @@ def wait_greeting(port, timeout):
 def _children():
     kids = {}
     for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                st = f.read()
-        except OSError:
-            continue
-        ppid = int(st[st.rindex(")") + 2:].split()[1])
-        kids.setdefault(ppid, []).append(int(d))
+        st = proc_stat(int(d)) if d.isdigit() else None
+        if st is not None:
+            kids.setdefault(int(st[1][1]), []).append(int(d))
     return kids
 
 
@@ -58,18 +52,24 @@ def tree(pid):
     return out
 
 
+def proc_stat(pid):
+    """(comm, the fields after it) of /proc/pid/stat, or None if gone.
+    utime stime cutime cstime (fields 14-17, 1-based) are [11:15]."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            st = f.read()
+    except OSError:
+        return None
+    return st[st.index("(") + 1:st.rindex(")")], st[st.rindex(")") + 2:].split()
+
+
 def cpu_seconds(pid):
     """CPU seconds used so far by the tree under pid (reaped children too)."""
     total = 0
     for p in tree(pid):
-        try:
-            with open("/proc/%d/stat" % p) as f:
-                st = f.read()
-        except OSError:
-            continue
-        fields = st[st.rindex(")") + 2:].split()
-        # utime stime cutime cstime are fields 14-17 (1-based) of stat.
-        total += sum(int(x) for x in fields[11:15])
+        st = proc_stat(p)
+        if st is not None:
+            total += sum(int(x) for x in st[1][11:15])
     return total / CLK
 
 
