@@ -6,8 +6,8 @@
  * spare remote servers; the local destination has no server to spare, so
  * only the local agents' free slots (local_concurrency each) bound it.
  * Destinations with queued jobs form a ring served one job each per turn,
- * so a slow destination never starves the others.  Pure: agents are reached through
- * callbacks, so the order and the limits are unit-tested. */
+ * so a slow destination never starves the others.  Pure: agents are
+ * reached through callbacks, so the order and the limits are unit-tested. */
 #include "queue/qmgr.h"
 #include "lib/mem.h"
 

@@ -160,7 +160,9 @@ struct qw {
 	uint64_t pool_busy[QW_PUBLISH_MAX];	/* pool files being written */
 	size_t nbusy;
 	uint64_t pool_retry_ms;		/* pool/ was empty: not before this */
-	int pool_overwrite;		/* ftruncate on the ring (below) */
+	int pool_overwrite;		/* 1: pool files written over in place
+					 * and cut with ftruncate on the ring
+					 * (ev_has_ftruncate); 0: O_TRUNC */
 	size_t content_limit;
 	uid_t smtpd_uid;
 	int have_smtpd_uid;

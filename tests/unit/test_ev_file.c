@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "lib/ev.h"
+#include "lib/mem.h"
 
 struct t_res {
 	struct ev_op op;
@@ -23,7 +24,7 @@ static struct ev_loop loop;
 
 static void t_on(struct ev_op *op, int res, unsigned flags)
 {
-	struct t_res *r = (struct t_res *)op;
+	struct t_res *r = container_of(op, struct t_res, op);
 
 	(void)flags;
 	r->res = res;
