@@ -151,6 +151,12 @@ void ev_accept(struct ev_loop *loop, struct ev_op *op, int fd)
 	    SOCK_CLOEXEC | SOCK_NONBLOCK);
 }
 
+void ev_accept_one(struct ev_loop *loop, struct ev_op *op, int fd)
+{
+	io_uring_prep_accept(ev_sqe(loop, op), fd, NULL, NULL,
+	    SOCK_CLOEXEC | SOCK_NONBLOCK);
+}
+
 void ev_recv_multishot(struct ev_loop *loop, struct ev_op *op, int fd,
     struct ev_bufring *br)
 {

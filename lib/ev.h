@@ -70,6 +70,11 @@ struct io_uring_sqe *ev_sqe(struct ev_loop *loop, struct ev_op *op);
 
 /* Multishot accept on a listening socket (re-arm when F_MORE is clear). */
 void ev_accept(struct ev_loop *loop, struct ev_op *op, int fd);
+/* One accept.  For a socket several processes accept on: the kernel
+ * wakes one waiter, the first in line, and a multishot accept keeps its
+ * place there, so one process would get every connection; re-arming
+ * after each puts it at the back. */
+void ev_accept_one(struct ev_loop *loop, struct ev_op *op, int fd);
 /* Multishot recv into buffers of ring br (re-arm when F_MORE is clear). */
 void ev_recv_multishot(struct ev_loop *loop, struct ev_op *op, int fd,
     struct ev_bufring *br);

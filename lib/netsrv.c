@@ -1,7 +1,7 @@
 /* netsrv: the shared server skeleton; see netsrv.h.  Accept errors that
  * mean "no descriptor or memory right now" pause accepting instead of
- * spinning; the owner's tick resumes it.  A listener whose multishot
- * accept ends while stopping is closed then. */
+ * spinning; the owner's tick resumes it.  A listener whose accept ends
+ * while stopping is closed then. */
 #include "lib/netsrv.h"
 #include "lib/fds.h"
 #include "lib/log.h"
@@ -21,7 +21,7 @@ static void arm_accept(struct netsrv_listener *l)
 	    l->srv->accept_paused)
 		return;
 	l->op.fn = on_accept;
-	ev_accept(&l->srv->loop, &l->op, l->fd);
+	ev_accept_one(&l->srv->loop, &l->op, l->fd);
 	l->armed = 1;
 }
 

@@ -1,7 +1,8 @@
 /* netsrv: the skeleton every TCP server process on the ring shares
  * (mta-smtpd, mta-pop3d): the ring, the provided-buffer ring and netio's
- * flush in before_sleep, the listeners (multishot accept, paused on
- * EMFILE & co and re-armed from the owner's tick), the stop signals, and
+ * flush in before_sleep, the listeners (one accept at a time, so that
+ * workers sharing a socket take turns; paused on EMFILE & co and
+ * re-armed from the owner's tick), the stop signals, and
  * the list of live connections (ev_stop once stopping and none is left).
  * The owner embeds struct netsrv and a struct netsrv_node per connection. */
 #ifndef LIB_NETSRV_H
