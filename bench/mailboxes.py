@@ -167,18 +167,17 @@ def deliver(mta, maildir, bindir, msgs, stall=30):
 
 
 class OurHost:
-    """Our MTA for a mailbox scenario: an instance in directory d
-    (local_domains, pop3_listen, the accounts), started on first use,
-    stopped by stop()."""
+    """Our MTA for both mailbox scenarios: one instance (local_domains,
+    pop3_listen, both accounts), started on first use, stopped by stop()."""
 
-    def __init__(self, d, build, bindir):
-        self.work, self.build, self.bindir = d, build, bindir
+    def __init__(self, work, build, bindir):
+        self.work, self.build, self.bindir = work, build, bindir
         self.mta = None
 
     def get(self):
         if self.mta is None:
             self.pop3_port = measure.free_port()
-            mta = OurMTA(self.work, measure.free_port(),
+            mta = OurMTA(os.path.join(self.work, "mailboxes"), measure.free_port(),
                          measure.free_port(), build=self.build,
                          pop3_port=self.pop3_port,
                          extra="local_domains = %s\n" % MAILDIR_DOMAIN)

@@ -146,11 +146,7 @@ def render(results, tools, agree, args, relaying, plot, mbox=None, tls=None):
               " deleted in the last minutes (ext4 recently_deleted()), so creating"
               " files right after mass deletions costs both MTAs extra kernel CPU."
               " The work directory has ext4's T attribute (chattr +T), so each"
-              " instance's directories start in block groups of their own, and"
-              " local delivery, the scenario most sensitive to it, runs first,"
-              " before the relay backlog and POP3's DELE-all delete 100,000s of"
-              " files (each side still pays for its own deletions: Postfix"
-              " unlinks a queue file per message, ours reuses them)."]
+              " instance's directories start in block groups of their own."]
     return "\n".join(lines) + "\n"
 
 
