@@ -274,9 +274,10 @@ class BenchRunTest(unittest.TestCase):
                 self.assertRegex(out.stdout, row)
 
     def test_profile_small(self):
-        """bench/profile: both scenarios deliver everything and name each
-        daemon's CPU."""
-        for scenario, daemon in (("relay", "mta-remote"), ("local", "mta-local")):
+        """bench/profile: every scenario delivers everything and names each
+        daemon's CPU and the tools'."""
+        for scenario, daemon in (("relay", "mta-remote"), ("local", "mta-local"),
+                                 ("starttls", "mta-remote")):
             if not os.path.exists(program(daemon)):
                 continue
             out = subprocess.run(
@@ -288,3 +289,4 @@ class BenchRunTest(unittest.TestCase):
                              r"\d+ msg/s end to end" % scenario)
             self.assertRegex(out.stdout, r"mta-qwriter\[\d+\] +user [\d.]+  sys [\d.]+ ms/msg")
             self.assertRegex(out.stdout, r"(?m)^  all +[\d.]+ ms/msg$")
+            self.assertRegex(out.stdout, r"(?m)^  loadgen \+ sink +[\d.]+ ms/msg$")
