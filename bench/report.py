@@ -147,8 +147,9 @@ def render(results, tools, agree, args, relaying, plot, mbox=None, tls=None):
               " files right after mass deletions costs both MTAs extra kernel CPU."
               " The work directory has ext4's T attribute (chattr +T), so each"
               " instance's directories start in block groups of their own, and"
-              " the run syncs and waits 370 s (--settle) before each side's"
-              " local delivery and before the TLS scenarios, so that each side"
+              " the run syncs and waits 370 s (--settle) before the relay"
+              " scenarios, each side's local delivery and the TLS scenarios,"
+              " so that each side"
               " pays only for its own deletions (Postfix unlinks a queue file per"
               " message; ours reuses them)."]
     return "\n".join(lines) + "\n"
