@@ -149,9 +149,8 @@ def render(results, tools, agree, args, relaying, plot, mbox=None, tls=None):
               " instance's directories start in block groups of their own, and"
               " the run syncs and waits 370 s (--settle) before the relay"
               " scenarios, each side's local delivery and the TLS scenarios,"
-              " so that each side"
-              " pays only for its own deletions (Postfix unlinks a queue file per"
-              " message; ours reuses them)."]
+              " so that each side pays only for its own deletions (Postfix"
+              " unlinks a queue file per message; ours reuses them)."]
     return "\n".join(lines) + "\n"
 
 
