@@ -14,7 +14,7 @@ import socket
 import ssl
 import time
 
-from mtatest import HOSTNAME, SLOW, MtaTestCase, free_port, scaled
+from mtatest import HOSTNAME, SLOW, MtaTestCase, Smtp, free_port, scaled
 
 REFUSED_ADDR = "421 4.7.0 %s Too many connections from your address" % HOSTNAME
 REFUSED_TOTAL = "421 4.7.0 %s Too many connections" % HOSTNAME
@@ -251,6 +251,53 @@ class SmtpdLimits(MtaTestCase):
         c.refused(REFUSED_TOTAL, "127.0.0.4")
         m.wait_log(r"mta-smtpd\[\d+\]: warning: refused \[127\.0\.0\.4\]: "
                    r"too many connections \(limit 3\)")
+        m.stop()
+
+    def in_data(self, m, c):
+        """A session in the middle of DATA (a worker told to stop lets it
+        finish) and the pid of the worker serving it."""
+        s = c.admitted()
+        t = Smtp.wrap(s)
+        t.ehlo()
+        self.assertEqual(t.cmd("MAIL FROM:<a@example.test>").code, 250)
+        self.assertEqual(t.cmd("RCPT TO:<postmaster@localhost>").code, 250)
+        self.assertEqual(t.cmd("DATA").code, 354)
+        t.send(b"Subject: held open\r\n\r\nstill typing\r\n")
+        return t, self.greeted_by(m, s)
+
+    def refused_past_stopping(self, c, want):
+        """c.refused, where a connection the stopping worker accepted just
+        before its accept was cancelled is closed without a word."""
+        deadline = time.monotonic() + 10 * SLOW
+        while True:
+            try:
+                return c.refused(want)
+            except AssertionError as e:
+                if "got b''" not in str(e) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def test_stopping_worker_keeps_its_places_until_it_exits(self):
+        m = self.mta(smtpd_workers=2, smtpd_client_connection_limit=3, mynetworks=OUTSIDE)
+        m.wait_pids("mta-smtpd", 2)
+        c = Conns(self, m.port)
+        busy = [self.in_data(m, c) for _ in range(3)]
+        w1 = busy[0][1]
+        mine = [t for t, pid in busy if pid == w1]
+        os.kill(w1, signal.SIGTERM)
+        m.wait_log(r"mta-smtpd\[%d\]: stopping \(%d connections\)" % (w1, len(mine)))
+        # Its sessions still hold their places while it drains them.
+        self.refused_past_stopping(c, REFUSED_ADDR)
+        for t in mine:
+            t.send(b".\r\n")
+            self.assertEqual(t.reply().code, 250)
+            t.closed()              # the stopping worker closes it
+            t.close()
+        m.wait_log(r"mta-smtpd\[%d\] exited with status 0" % w1)
+        c.admitted_again()
+        for _ in mine[1:]:
+            c.admitted()
+        c.refused(REFUSED_ADDR)
         m.stop()
 
     def test_killed_worker_does_not_leak_its_counts(self):
