@@ -4,6 +4,7 @@ CPU of an MTA is the CPU of its whole process tree: live descendants'
 utime+stime plus cutime+cstime (children already reaped, e.g. Postfix's
 short-lived smtpd processes).  Memory is RSS and PSS summed over the tree.
 """
+import concurrent.futures
 import os
 import re
 import socket
@@ -158,6 +159,18 @@ def loadgen(bindir, port, conns, msgs, size=5120, rcpts=1, per_conn=1,
     cpu0 = children_cpu()
     secs, out = run_timed(cmd, timeout)
     return secs, children_cpu() - cpu0, json.loads(out)
+
+
+def loadgen_split(bindir, port, conns, msgs, procs, **kw):
+    """loadgen in procs processes at once, sharing conns and msgs (one
+    client process does its half of every TLS handshake on one core):
+    (seconds until the last one finished, their JSON reports)."""
+    t0 = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(procs) as pool:
+        runs = [pool.submit(loadgen, bindir, port, max(1, conns // procs),
+                            msgs // procs, **kw) for _ in range(procs)]
+        reps = [r.result()[2] for r in runs]
+    return time.monotonic() - t0, reps
 
 
 def traversable(path):

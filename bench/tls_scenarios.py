@@ -19,7 +19,6 @@ generates on its first start):
   through a private Dovecot auth service, the same SHA-512-crypt hash);
   smtps again with 10 messages per connection (one AUTH per 10).
 Called by bench/run; returns plain data for report.tls_table."""
-import concurrent.futures
 import os
 import shutil
 import socket
@@ -191,14 +190,10 @@ def _loadgen(side, mode, msgs, extra, per_conn=1):
     costs more than the server's half (it also verifies a signature), so
     one process alone would measure itself rather than the server."""
     cpu0 = _cpu(side)
-    t0 = time.monotonic()
-    with concurrent.futures.ThreadPoolExecutor(CLIENTS) as pool:
-        runs = [pool.submit(measure.loadgen, side.bindir, side.port_of(mode),
-                            CONNS // CLIENTS, msgs // CLIENTS, SIZE,
-                            per_conn=per_conn, extra=["--tls", mode] + extra)
-                for _ in range(CLIENTS)]
-        reps = [r.result()[2] for r in runs]
-    secs = time.monotonic() - t0
+    secs, reps = measure.loadgen_split(side.bindir, side.port_of(mode), CONNS,
+                                       msgs, CLIENTS, size=SIZE,
+                                       per_conn=per_conn,
+                                       extra=["--tls", mode] + extra)
     tls = {k: sum(r["tls"][k] for r in reps)
            for k in ("handshakes", "resumed", "failed")}
     tls["handshakes_per_s"] = tls["handshakes"] / secs
