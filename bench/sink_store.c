@@ -1,6 +1,8 @@
 /* sink_store: a message file written on the ring; see sink_store.h.  The
  * steps are chained by completions (not linked SQEs) so that a short write
- * is simply continued; the job's op is its only SQE in flight. */
+ * is simply continued; the job's op is its only SQE in flight.  The file
+ * is written as <n>.tmp and renamed to <n>.eml only once it is whole, so
+ * whoever watches the directory never reads a partial message. */
 #include "bench/sink_store.h"
 #include "lib/mem.h"
 
@@ -8,7 +10,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 
-enum { STORE_OPEN, STORE_WRITE, STORE_FSYNC, STORE_CLOSE };
+enum { STORE_OPEN, STORE_WRITE, STORE_FSYNC, STORE_CLOSE, STORE_RENAME };
 
 static void on_step(struct ev_op *op, int res, unsigned flags);
 
@@ -77,8 +79,19 @@ static void on_step(struct ev_op *op, int res, unsigned flags)
 			st->err = res;
 		submit_close(st);
 		return;
+	case STORE_CLOSE:
+		if (res < 0 && st->err == 0)
+			st->err = res;
+		if (st->err == 0) {
+			st->step = STORE_RENAME;
+			io_uring_prep_renameat(ev_sqe(st->loop, &st->op),
+			    AT_FDCWD, st->tmp, AT_FDCWD, st->path, 0);
+			return;
+		}
+		finish(st, st->err);
+		return;
 	default:
-		finish(st, st->err != 0 ? st->err : (res < 0 ? res : 0));
+		finish(st, res < 0 ? res : 0);
 		return;
 	}
 }
@@ -99,7 +112,9 @@ void sink_store_start(struct sink_store *st, struct ev_loop *loop,
 	st->step = STORE_OPEN;
 	snprintf(st->path, sizeof(st->path), "%s/%llu.eml", dir,
 	    (unsigned long long)n);
+	snprintf(st->tmp, sizeof(st->tmp), "%s/%llu.tmp", dir,
+	    (unsigned long long)n);
 	sqe = ev_sqe(loop, &st->op);
-	io_uring_prep_openat(sqe, AT_FDCWD, st->path,
+	io_uring_prep_openat(sqe, AT_FDCWD, st->tmp,
 	    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 }

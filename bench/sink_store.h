@@ -1,6 +1,7 @@
 /* sink_store: --store DIR for mta-sink.  Writes one message to
- * DIR/<n>.eml entirely on the ring (openat, write until done, fsync,
- * close) so the loop never blocks; the owner replies 250 only after done
+ * DIR/<n>.eml entirely on the ring (openat DIR/<n>.tmp, write until done,
+ * fsync, close, rename) so the loop never blocks and DIR never shows a
+ * partial message; the owner replies 250 only after done
  * reports success, like a durable receiver. */
 #ifndef SINK_STORE_H
 #define SINK_STORE_H
@@ -18,7 +19,7 @@ struct sink_store {
 	int step, fd, err;
 	struct buf data;	/* owned while the job runs */
 	size_t off;
-	char path[4096];
+	char path[4096], tmp[4096];
 	sink_store_fn done;	/* err: 0 or -errno */
 };
 

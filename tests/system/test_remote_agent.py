@@ -291,7 +291,8 @@ class Sink:
 
     def stored(self):
         out = []
-        for name in sorted(os.listdir(self.store), key=lambda n: int(n.split(".")[0])):
+        names = [n for n in os.listdir(self.store) if n.endswith(".eml")]
+        for name in sorted(names, key=lambda n: int(n.split(".")[0])):
             with open(os.path.join(self.store, name), "rb") as f:
                 out.append(f.read())
         return out
