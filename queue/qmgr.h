@@ -4,7 +4,7 @@
  * set (bounded by qmgr_active_limit) -> recipients routed to next hops and
  * grouped into jobs -> jobs queued per destination -> dispatched round
  * robin to agents -> results -> attempt settled: DSN queued for bounces,
- * status fields written and fdatasync'd, then the file is unlinked (after
+ * status fields written (no sync: qmgr_status.c), then the file is unlinked (after
  * the writer's watermark), moved to deferred/ with its next attempt as
  * mtime, or moved to hold/.  Nothing blocks the loop but bounded batches of
  * cheap metadata calls and queue file reads. */
@@ -250,15 +250,15 @@ struct qm_swrite {
 	struct qm_msg *msg;
 	size_t seq;		/* order of queueing (the last one wins) */
 	int dup;		/* superseded by a later write of the field */
-	int sync;		/* last write of its fd: carries the fdatasync */
+	int last;		/* last write of its fd: ends the file's group */
 	int res;		/* 0 or -errno after completion */
 	struct qm *qm;
-	struct ev_op op, sop;
+	struct ev_op op;
 };
 
 /* Order writes by (fd, offset, seq), mark earlier writes of the same
- * field dup (the last one wins) and the last write of each fd sync;
- * returns the number of fdatasyncs needed.  Pure. */
+ * field dup (the last one wins) and the last write of each fd last;
+ * returns the number of files.  Pure. */
 size_t qm_status_plan(struct qm_swrite *w, size_t n);
 
 /* ---- agents and control connections ----------------------------------- */

@@ -1,7 +1,7 @@
 /* Unit tests for the status batch planning of queue/qmgr_status.c: writes
  * are ordered by file and offset, a field written twice in one batch keeps
- * only its last value (the earlier write is marked dup), and each file
- * gets exactly one fdatasync, carried by its last write.  The field format
+ * only its last value (the earlier write is marked dup), and each file's
+ * last write ends its group (its messages hear of the result then).  The field format
  * itself is queue_file_status_field's (tested with the queue file). */
 #include <criterion/criterion.h>
 
@@ -21,7 +21,7 @@ static void put(struct qm_swrite *w, size_t *n, int fd, size_t off,
 	(*n)++;
 }
 
-Test(qmgr_status, plan_orders_dedups_and_syncs_once_per_file)
+Test(qmgr_status, plan_orders_dedups_and_ends_each_file_once)
 {
 	struct qm_swrite w[16];
 	size_t n = 0;
@@ -32,16 +32,16 @@ Test(qmgr_status, plan_orders_dedups_and_syncs_once_per_file)
 	put(w, &n, 9, 100, 'B');
 	put(w, &n, 7, 200, 'B');	/* the same field again: this one wins */
 	put(w, &n, 5, 50, 'D');
-	cr_assert_eq(qm_status_plan(w, n), 3, "three files, three syncs");
+	cr_assert_eq(qm_status_plan(w, n), 3, "three files");
 	static const int fds[] = { 5, 7, 7, 7, 9, 9 };
 	static const size_t offs[] = { 50, 100, 200, 200, 100, 300 };
 	static const int dups[] = { 0, 0, 1, 0, 0, 0 };
-	static const int syncs[] = { 1, 0, 0, 1, 0, 1 };
+	static const int lasts[] = { 1, 0, 0, 1, 0, 1 };
 	for (size_t i = 0; i < n; i++) {
 		cr_assert_eq(w[i].fd, fds[i], "%zu", i);
 		cr_assert_eq(w[i].off, offs[i], "%zu", i);
 		cr_assert_eq(w[i].dup, dups[i], "%zu", i);
-		cr_assert_eq(w[i].sync, syncs[i], "%zu", i);
+		cr_assert_eq(w[i].last, lasts[i], "%zu", i);
 	}
 	cr_assert_eq(w[3].field[0], 'B', "the later write of the field wins");
 	cr_assert_eq(w[2].field[0], 'D');
@@ -55,7 +55,7 @@ Test(qmgr_status, plan_of_nothing_and_of_one)
 	cr_assert_eq(qm_status_plan(w, 0), 0);
 	put(w, &n, 3, 10, 'D');
 	cr_assert_eq(qm_status_plan(w, n), 1);
-	cr_assert_eq(w[0].sync, 1);
+	cr_assert_eq(w[0].last, 1);
 	cr_assert_eq(w[0].dup, 0);
 }
 
@@ -63,18 +63,18 @@ Test(qmgr_status, many_writes_keep_their_queueing_order_per_field)
 {
 	enum { N = 3000 };
 	static struct qm_swrite w[N];
-	size_t n = 0, syncs;
+	size_t n = 0, files;
 
 	for (size_t i = 0; i < N; i++)
 		put(w, &n, (int)(i % 10), (i % 30) * 40, (char)("PDB"[i % 3]));
-	syncs = qm_status_plan(w, n);
-	cr_assert_eq(syncs, 10);
+	files = qm_status_plan(w, n);
+	cr_assert_eq(files, 10);
 	for (size_t i = 1; i < n; i++) {
 		cr_assert(w[i - 1].fd < w[i].fd || (w[i - 1].fd == w[i].fd &&
 		    (w[i - 1].off < w[i].off || (w[i - 1].off == w[i].off &&
 		    w[i - 1].seq < w[i].seq))));
 		if (w[i - 1].fd == w[i].fd && w[i - 1].off == w[i].off)
-			cr_assert(w[i - 1].dup && !w[i - 1].sync);
+			cr_assert(w[i - 1].dup && !w[i - 1].last);
 	}
-	cr_assert(!w[n - 1].dup && w[n - 1].sync);
+	cr_assert(!w[n - 1].dup && w[n - 1].last);
 }
