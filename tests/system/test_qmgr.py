@@ -415,6 +415,28 @@ class Qmgr(MtaTestCase):
         st = r.stats()
         self.assertEqual((st["delivered"], st["deferred"]), (1, 1))
 
+    def test_many_recipients_marked_in_one_attempt_keep_the_file_whole(self):
+        """One attempt with results of both kinds: each recipient's status
+        field is right, the file still decodes (its CRC covers the
+        addresses between the fields), and the next attempt takes exactly
+        the one recipient left."""
+        r = self.rig(retry_min="1s", retry_max="1s")
+        rcpts = ["bob@remote.test", "carol@remote.test", "dave@remote.test",
+                 "erin@remote.test"]
+        first = {"carol@remote.test": defer}
+        agent = FakeAgent(r, policy=lambda a: first.get(a, sent)(a))
+        qid = r.submit("alice@example.org", rcpts)
+        self.assertEqual(agent.wait_jobs(1)[0]["rcpts"], rcpts)
+        r.wait_where(qid, "deferred")
+        self.assertEqual([st for st, _ in r.statuses(qid)], [b"D", b"P", b"D", b"D"])
+        first.clear()
+        jobs = agent.wait_jobs(2, timeout=10 * SLOW)
+        self.assertEqual(jobs[1]["rcpts"], ["carol@remote.test"])
+        r.wait_log(qid + r": removed")
+        self.assertEqual(r.stats()["delivered"], 4)
+        self.assertEqual([f for _, _, fs in os.walk(r.path("spool", "corrupt"))
+                          for f in fs], [])
+
     def test_bounce_queues_a_dsn_to_the_sender(self):
         import email
         r = self.rig()
