@@ -8,9 +8,9 @@
  * durable (the remote 250, the Maildir rename, the DSN queued), so losing
  * it can repeat a delivery but never lose one.  A process crash loses
  * nothing (the page cache keeps the write); a power loss before the next
- * checkpoint's syncfs (or the kernel's writeback) can, like Postfix, whose
- * queue manager marks recipients done without a sync either.  Measured:
- * the per-file fdatasync was 7 % of all CPU in local delivery. */
+ * checkpoint's syncfs (or the kernel's writeback) can lose it, as it can
+ * Postfix's done marks, which are not synced either.  Measured: the
+ * per-file fdatasync was 7 % of all CPU in local delivery. */
 #include "queue/qmgr.h"
 #include "queue/queue_file.h"
 #include "lib/log.h"
