@@ -4,7 +4,8 @@ greeting, then the connection closes) and pop3d (-ERR [SYS/TEMP]).  With
 two smtpd workers the limit is one limit: accepts alternate between the
 workers, so each holds some of the connections, and the log says which
 worker greeted which client port.  A worker killed with SIGKILL while it
-holds connections does not keep their counts.  Other loopback addresses (127.0.0.2...) are other clients."""
+holds connections does not keep their counts.  Other loopback addresses
+(127.0.0.2...) are other clients."""
 import os
 import poplib
 import re
