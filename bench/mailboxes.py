@@ -227,31 +227,16 @@ def local_postfix(work, bindir, msgs):
         pf.stop()
 
 
-def settle(secs):
-    """Let the inodes freed before now age out.  On ext4 without a journal
-    (this VM) a new inode skips every one freed in the last 60 s (360 s
-    while its inode-table block is still dirty), reading each to find out,
-    so the side that runs right after a mass deletion (the relay backlog
-    just drained) pays for it: the same run measured us at 0.3 and 1.4 ms
-    of mta-local CPU per message depending on that alone.  The first
-    allocation in an inode-table block makes it dirty again, so only
-    deletions older than 360 s are out of the way: wait that long (sync
-    first, so that nothing is left to flush during the measurement)."""
-    if secs > 0:
-        os.sync()
-        time.sleep(secs)
-
-
 def local_delivery(host, msgs, peer, settle_s=0):
     """{"msgs": msgs, "mta": result, "postfix": result} (postfix only with
     peer); a result is {"skipped": why} when that side could not run.
-    Each side starts after settle(settle_s)."""
+    Each side starts after measure.settle(settle_s)."""
     print("local delivery:", flush=True)
-    settle(settle_s)
+    measure.settle(settle_s)
     out = {"msgs": msgs,
            "mta": guarded("mta", "local delivery", local_ours, host, msgs)}
     if peer:
-        settle(settle_s)
+        measure.settle(settle_s)
         out["postfix"] = guarded("postfix", "local delivery", local_postfix,
                                  host.work, host.bindir, msgs)
     return out
