@@ -42,11 +42,12 @@ static void maybe_refresh(struct authdb *db)
 	pthread_rwlock_unlock(&db->lock);
 }
 
-void authdb_init(struct authdb *db, const char *path)
+void authdb_init(struct authdb *db, const char *path, unsigned cache_ttl)
 {
 	memset(db, 0, sizeof(*db));
 	db->path = path;
 	pthread_rwlock_init(&db->lock, NULL);
+	authcache_init(&db->cache, cache_ttl);
 	maybe_refresh(db);
 }
 
@@ -55,7 +56,24 @@ void authdb_free(struct authdb *db)
 	if (db->users != NULL)
 		users_free(db->users);
 	db->users = NULL;
+	authcache_free(&db->cache);
 	pthread_rwlock_destroy(&db->lock);
+}
+
+/* Under the read lock: the hash is the snapshot's, valid until unlock. */
+static int check_locked(struct authdb *db, const char *user,
+    const char *password)
+{
+	const char *hash = users_hash_of(db->users, user);
+	struct authcache_key k;
+	uint64_t now = mono_s();
+
+	if (authcache_hit(&db->cache, &k, user, password, hash, now))
+		return 1;
+	if (users_check_hash(hash, password) != 1)
+		return 0;
+	authcache_add(&db->cache, &k, now);
+	return 1;
 }
 
 int authdb_check(struct authdb *db, const char *user, const char *password)
@@ -64,8 +82,7 @@ int authdb_check(struct authdb *db, const char *user, const char *password)
 
 	maybe_refresh(db);
 	pthread_rwlock_rdlock(&db->lock);
-	rc = db->users == NULL ? -EAGAIN :
-	    users_check_password(db->users, user, password) == 1;
+	rc = db->users == NULL ? -EAGAIN : check_locked(db, user, password);
 	pthread_rwlock_unlock(&db->lock);
 	return rc;
 }

@@ -97,6 +97,7 @@ static const struct conf_key conf_keys[] = {
 	K(pop3_auth_fail_window, conf_v_duration, 1, DAYS(1)),
 	K(pop3_plaintext_loopback, conf_v_bool, 0, 0),
 	K(auth_plaintext_loopback, conf_v_bool, 0, 0),
+	K(auth_cache_ttl, conf_v_duration, 0, DAYS(1)),
 	K(smtpd_sender_login_match, conf_v_bool, 0, 0),
 	K(seccomp, conf_v_bool, 0, 0),
 	K(smtpd_auth_fail_delay, conf_v_duration, 0, 60),
@@ -254,6 +255,7 @@ void conf_defaults(struct conf *c)
 	c->pop3_auth_fail_window = 900;
 	c->pop3_plaintext_loopback = 1;
 	c->auth_plaintext_loopback = 0;
+	c->auth_cache_ttl = 300;
 	c->smtpd_sender_login_match = 1;
 	c->seccomp = 1;
 	c->smtpd_auth_fail_delay = 2;

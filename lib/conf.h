@@ -100,6 +100,7 @@ struct conf {
 	unsigned pop3_auth_fail_window;	/* s; ... then refused this long */
 	int pop3_plaintext_loopback;	/* logins without TLS from loopback */
 	int auth_plaintext_loopback;	/* smtpd AUTH without TLS from loopback */
+	unsigned auth_cache_ttl;	/* s a verified login skips the hash */
 	int smtpd_sender_login_match;	/* MAIL FROM must be the user's own */
 	int seccomp;			/* smtpd/pop3d syscall allow-list */
 	unsigned smtpd_auth_fail_delay;	/* s before a failed AUTH's 535 */

@@ -210,7 +210,7 @@ static void setup(struct pop3d_server *sv, const struct conf *c,
 	authfail_init(&sv->fails, AUTHFAIL_SLOTS, c->pop3_auth_fail_limit,
 	    c->pop3_auth_fail_window);
 	if ((rc = pop3d_workers_start(&sv->workers, &sv->srv.loop,
-	    c->users_file, sv->mail_root)) < 0)
+	    c->users_file, c->auth_cache_ttl, sv->mail_root)) < 0)
 		fatalx("helper threads: %s", strerror(-rc));
 	sv->tick_op.fn = on_tick;
 	ev_timeout(&sv->srv.loop, &sv->tick_op, &sv->tick_ts, POP3D_TICK_MS);

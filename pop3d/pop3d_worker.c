@@ -31,11 +31,11 @@ static void job_done(struct workq_job *wj)
 }
 
 int pop3d_workers_start(struct pop3d_workers *w, struct ev_loop *loop,
-    const char *users_path, const char *mail_root)
+    const char *users_path, unsigned auth_cache_ttl, const char *mail_root)
 {
 	memset(w, 0, sizeof(*w));
 	w->mail_root = mail_root;
-	authdb_init(&w->db, users_path);
+	authdb_init(&w->db, users_path, auth_cache_ttl);
 	return workq_start(&w->q, loop, POP3D_WORKER_THREADS);
 }
 

@@ -39,10 +39,10 @@ struct pop3d_workers {
 	const char *mail_root;
 };
 
-/* Load the accounts, start the threads and the eventfd read.  0 or
- * -errno. */
+/* Load the accounts (verified logins remembered auth_cache_ttl s),
+ * start the threads and the eventfd read.  0 or -errno. */
 int pop3d_workers_start(struct pop3d_workers *w, struct ev_loop *loop,
-    const char *users_path, const char *mail_root);
+    const char *users_path, unsigned auth_cache_ttl, const char *mail_root);
 /* Queue a job; j->done runs on the loop when it is finished. */
 void pop3d_workers_submit(struct pop3d_workers *w, struct pop3d_job *j);
 /* Stop and join the threads (queued jobs are finished first). */

@@ -157,7 +157,7 @@ int smtpd_authck_start(struct smtpd_authck *ck, struct ev_loop *loop,
 	ck->conf = c;
 	authfail_init(&ck->fails, AUTHFAIL_SLOTS, c->smtpd_auth_fail_limit,
 	    c->smtpd_auth_fail_window);
-	authdb_init(&ck->db, c->users_file);
+	authdb_init(&ck->db, c->users_file, c->auth_cache_ttl);
 	return workq_start(&ck->q, loop, SMTPD_AUTH_THREADS);
 }
 

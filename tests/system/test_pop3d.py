@@ -221,6 +221,35 @@ class Pop3Commands(Pop3Base):
         self.assertEqual(p.list()[1], [])
         self.assertIn(b"0 messages deleted", p.quit())
 
+    def test_password_change_ends_a_cached_login(self):
+        """A login verified a moment ago (auth_cache_ttl) is not one that
+        outlives its password: after `mtactl user passwd` only the new
+        password opens the mailbox."""
+        self.m.add_user("carol@localhost", "carol old")
+        time.sleep(2.1)         # seen at the next check a second later
+        for _ in range(2):      # the second login is a cache hit
+            p = self.pop(login=False)
+            p.user("carol@localhost")
+            p.pass_("carol old")
+            p.quit()
+        r = self.m.ctl("user", "passwd", "carol@localhost", "--password-stdin",
+                       input=b"carol new\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        deadline = time.monotonic() + 10 * SLOW     # until pop3d reloads
+        while True:
+            p = self.pop(login=False)
+            p.user("carol@localhost")
+            try:
+                p.pass_("carol old")
+            except poplib.error_proto:
+                break
+            p.quit()
+            self.assertLess(time.monotonic(), deadline, "old password works")
+            time.sleep(0.2)
+        p.user("carol@localhost")
+        p.pass_("carol new")
+        p.quit()
+
     @unittest.skipUnless(is_root(), "privilege separation needs root")
     def test_runs_as_user_local(self):
         pid = self.m.pids("mta-pop3d")[0]

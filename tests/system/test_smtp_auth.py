@@ -7,7 +7,8 @@ with 421 4.7.0 (the limit set low), the Received: header (ESMTPA and the
 identity) and the log lines, relaying for an authenticated client outside
 mynetworks (mynetworks empty) while an anonymous one gets 554 5.7.1, a user
 who cannot send as another (553 5.7.1), and a client that hangs up while
-its password is checked.  With the default (no): AUTH is not offered and
+its password is checked, and cached logins (auth_cache_ttl) ended by a
+password change or a deleted account.  With the default (no): AUTH is not offered and
 gets 530 5.7.0 before TLS; after STARTTLS (smtplib starttls(), swaks
 --tls) it works, and the submission port wants AUTH before MAIL."""
 import base64
@@ -324,6 +325,40 @@ class AuthBruteForce(AuthBase):
                                         log)), 4, log)
         self.assertRegex(log, r"authentication refused: client=\[127\.0\.0\.1\] "
                               r"\(too many failures\)")
+
+
+class AuthCache(AuthBase):
+    """Logins verified within auth_cache_ttl (on by default) skip the
+    password hash; the accounts file still decides: a changed password
+    or a deleted account is refused as soon as smtpd has reloaded it."""
+    conf = dict(auth_plaintext_loopback="yes", smtpd_auth_fail_limit=100)
+
+    def login_code(self, user, password):
+        with Smtp(self.m.port) as c:
+            c.ehlo()
+            return c.cmd("AUTH PLAIN " + plain(user, password)).code
+
+    def until_refused(self, user, password):
+        deadline = time.monotonic() + 10 * SLOW
+        while self.login_code(user, password) == 235:
+            self.assertLess(time.monotonic(), deadline,
+                            "%s still logs in with the old password" % user)
+            time.sleep(0.2)
+
+    def test_password_change_and_deletion_end_cached_logins(self):
+        for _ in range(3):                  # the 2nd and 3rd are cache hits
+            self.assertEqual(self.login_code(ALICE, ALICE_PW), 235)
+            self.assertEqual(self.login_code(BOB, BOB_PW), 235)
+        self.assertEqual(self.login_code(ALICE, ALICE_PW + "x"), 535)
+        r = self.m.ctl("user", "passwd", ALICE, "--password-stdin",
+                       input=b"alice new pass\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.m.ctl("user", "del", BOB)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.until_refused(ALICE, ALICE_PW)
+        self.until_refused(BOB, BOB_PW)
+        self.assertEqual(self.login_code(ALICE, "alice new pass"), 235)
+        self.assertEqual(self.login_code(ALICE, ALICE_PW), 535)
 
 
 class AuthDefault(AuthBase):

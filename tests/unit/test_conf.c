@@ -837,11 +837,13 @@ Test(conf, smtpd_auth_keys)
 	cr_assert_eq(cf.smtpd_auth_fail_delay, 2);
 	cr_assert_eq(cf.smtpd_auth_fail_limit, 10);
 	cr_assert_eq(cf.smtpd_auth_fail_window, 900);
+	cr_assert_eq(cf.auth_cache_ttl, 300);
 	conf_free(&cf);
 	cr_assert_eq(load("auth_plaintext_loopback = yes\n"
 	    "smtpd_sender_login_match = no\nsmtpd_auth_fail_delay = 0\n"
-	    "smtpd_auth_fail_limit = 3\nsmtpd_auth_fail_window = 1h\n"), 0,
-	    "%s", err);
+	    "smtpd_auth_fail_limit = 3\nsmtpd_auth_fail_window = 1h\n"
+	    "auth_cache_ttl = 0\n"), 0, "%s", err);
+	cr_assert_eq(cf.auth_cache_ttl, 0, "0 turns the cache off");
 	cr_assert_eq(cf.auth_plaintext_loopback, 1);
 	cr_assert_eq(cf.smtpd_sender_login_match, 0);
 	cr_assert_eq(cf.smtpd_auth_fail_delay, 0);
@@ -851,6 +853,8 @@ Test(conf, smtpd_auth_keys)
 	cr_assert_neq(load("auth_plaintext_loopback = 1\n"), 0);
 	cr_assert_neq(load("smtpd_auth_fail_delay = 2m\n"), 0, "over 60 s");
 	cr_assert_neq(load("smtpd_auth_fail_limit = 0\n"), 0);
+	cr_assert_neq(load("auth_cache_ttl = 2d\n"), 0, "over a day");
+	cr_assert_neq(load("auth_cache_ttl = -1\n"), 0);
 }
 
 Test(conf, seccomp_key)
