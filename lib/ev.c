@@ -98,7 +98,10 @@ struct io_uring_sqe *ev_sqe(struct ev_loop *loop, struct ev_op *op)
 	struct io_uring_sqe *sqe;
 
 	while ((sqe = io_uring_get_sqe(&loop->ring)) == NULL) {
-		int rc = io_uring_submit(&loop->ring);
+		int rc;
+
+		log_flush();		/* lines precede the SQEs, as in ev_run */
+		rc = io_uring_submit(&loop->ring);
 
 		if (rc < 0 && rc != -EAGAIN && rc != -EBUSY && rc != -EINTR)
 			panic("io_uring_submit: %s", strerror(-rc));
@@ -125,6 +128,9 @@ static unsigned ev_reap(struct ev_loop *loop)
 
 int ev_run(struct ev_loop *loop)
 {
+	int ret = 0;
+
+	log_hold(1);			/* one write(2) per turn, not per line */
 	while (!loop->stopping) {
 		unsigned i;
 		int rc;
@@ -135,14 +141,19 @@ int ev_run(struct ev_loop *loop)
 			ev_bufring_flush(ev_rings[i]);
 		if (loop->stopping)
 			break;
+		log_flush();		/* before the turn's SQEs go out */
 		rc = io_uring_submit_and_wait(&loop->ring, 1);
 		if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY &&
-		    rc != -ETIME)
-			return rc;
+		    rc != -ETIME) {
+			ret = rc;
+			break;
+		}
 		ev_reap(loop);
 	}
-	io_uring_submit(&loop->ring);
-	return 0;
+	log_hold(0);
+	if (ret == 0)
+		io_uring_submit(&loop->ring);
+	return ret;
 }
 
 void ev_accept(struct ev_loop *loop, struct ev_op *op, int fd)

@@ -2,6 +2,8 @@
 #include "lib/log.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,12 @@ static const char *log_name = "mta";
 static int log_syslog;
 static int log_stamps = 1;
 static int log_debug_on = -1;
+static pid_t log_pid;			/* 0: not known (after a fork) */
+
+/* A loop thread's held lines: one write stays atomic on a pipe. */
+static __thread char log_held[PIPE_BUF];
+static __thread size_t log_held_len;
+static __thread int log_holding;
 
 void log_init(const char *prog)
 {
@@ -36,6 +44,61 @@ void log_use_syslog(int on)
 void log_use_timestamps(int on)
 {
 	log_stamps = on;
+}
+
+static void log_write(const char *p, size_t len)
+{
+	(void)!write(STDERR_FILENO, p, len);
+}
+
+void log_flush(void)
+{
+	if (log_held_len > 0)
+		log_write(log_held, log_held_len);
+	log_held_len = 0;
+}
+
+static void log_exit_flush(void)
+{
+	log_flush();
+}
+
+/* The child of a fork: the parent wrote what it held (log_flush as the
+ * prepare handler); the copy is not ours to write again. */
+static void log_forked(void)
+{
+	log_held_len = 0;
+	log_pid = 0;
+}
+
+static void log_register(void)
+{
+	atexit(log_exit_flush);
+	pthread_atfork(log_flush, NULL, log_forked);
+}
+
+static pthread_once_t log_once = PTHREAD_ONCE_INIT;
+
+void log_hold(int on)
+{
+	pthread_once(&log_once, log_register);
+	if (!on)
+		log_flush();
+	log_holding = on;
+}
+
+/* Cached: getpid is a system call (glibc caches nothing), once per line
+ * otherwise.  A fork clears it (log_forked). */
+static long log_getpid(void)
+{
+	pid_t pid = __atomic_load_n(&log_pid, __ATOMIC_RELAXED);
+
+	if (pid == 0) {
+		pthread_once(&log_once, log_register);
+		pid = getpid();
+		__atomic_store_n(&log_pid, pid, __ATOMIC_RELAXED);
+	}
+	return (long)pid;
 }
 
 static size_t log_stamp(char *p, size_t n)
@@ -67,7 +130,7 @@ static void log_emit(int prio, const char *fmt, va_list ap, const char *suffix)
 	if (log_stamps)
 		len = log_stamp(line, sizeof(line));
 	n = snprintf(line + len, sizeof(line) - len, "%s[%ld]: ", log_name,
-	    (long)getpid());
+	    log_getpid());
 	len += n > 0 ? (size_t)n : 0;
 	n = vsnprintf(line + len, sizeof(line) - len, fmt, ap);
 	len += n > 0 ? (size_t)n : 0;
@@ -76,8 +139,16 @@ static void log_emit(int prio, const char *fmt, va_list ap, const char *suffix)
 	if (len > sizeof(line) - 2)
 		len = sizeof(line) - 2;
 	line[len++] = '\n';
-	/* One write per line: atomic for O_APPEND files and pipes. */
-	(void)!write(STDERR_FILENO, line, len);
+	/* Whole lines per write: atomic for O_APPEND files and pipes. */
+	if (!log_holding || prio <= LOG_CRIT) {
+		log_flush();
+		log_write(line, len);
+		return;
+	}
+	if (log_held_len + len > sizeof(log_held))
+		log_flush();
+	memcpy(log_held + log_held_len, line, len);
+	log_held_len += len;
 }
 
 void log_info(const char *fmt, ...)

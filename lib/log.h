@@ -1,5 +1,11 @@
 /* log: one line per event, "prog[pid]: text", written with a single write(2)
  * so lines from many processes sharing one stderr/log file never interleave.
+ * A thread inside ev_run holds its lines (log_hold) and writes them
+ * together when the loop is about to sleep (log_flush):
+ * one write(2) per loop turn instead of one per line (a mta-remote turn
+ * logs a status= line per recipient), still whole lines, at most
+ * PIPE_BUF bytes, each stamped when it was logged.  fatal() and panic()
+ * write what is held first; exit() does too.
  * Lines about a message start with its queue ID (INTERFACE.md "Logs").
  * fatal()/fatalx() are for setup only; panic() is for broken invariants. */
 #ifndef LIB_LOG_H
@@ -14,6 +20,12 @@ void log_init(const char *prog);
 void log_use_syslog(int on);
 /* Prefix stderr lines with an ISO-8601 timestamp (on unless syslog). */
 void log_use_timestamps(int on);
+/* on: from now on the calling thread's stderr lines wait for log_flush
+ * (or a full buffer); other threads' lines are written at once.  off:
+ * write what is held, and each line at once again. */
+void log_hold(int on);
+/* Write the calling thread's held lines. */
+void log_flush(void);
 /* Ordinary event. */
 void log_info(const char *fmt, ...) LOG_PRINTF(1, 2);
 /* Something an operator should look at. */

@@ -19,7 +19,7 @@ import time
 import unittest
 
 from mtatest import (Mta, MtaTestCase, SLOW, Smtp, free_port, queue_id,
-                     split_received)
+                     split_received, wait_gone)
 from tlssink import make_leaf
 
 USER = "alice@localhost"
@@ -364,6 +364,9 @@ class TlsConfig(MtaTestCase):
         old = m.pids("mta-smtpd")
         m.proc.send_signal(signal.SIGHUP)
         m.wait_pids("mta-smtpd", count=len(old), exclude=old)
+        # An old worker still shares the listening socket until it exits:
+        # a connection it takes while stopping is closed unserved.
+        self.assertEqual(wait_gone(old, 10 * SLOW), [])
         self.assertEqual(cn(second[0]), "second.example")
 
     def test_a_key_that_does_not_match_stops_the_start(self):
