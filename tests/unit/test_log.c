@@ -2,7 +2,8 @@
  * log_flush, whole lines in order, a full buffer written before it would
  * overflow (never a split line), log_hold(0) and exit() write what is
  * held, a forked child neither writes its parent's held lines again nor
- * logs under the parent's pid, and other threads write at once. */
+ * logs under the parent's pid, other threads write at once, and the
+ * timestamp (its seconds part made once per second) stays ISO 8601. */
 #include <criterion/criterion.h>
 
 #include <fcntl.h>
@@ -149,4 +150,26 @@ Test(log, other_threads_write_at_once)
 	pthread_join(t, NULL);
 	cr_assert_not_null(strstr(logged(), "from another thread"));
 	cr_assert_null(strstr(logged(), "held"));
+}
+
+Test(log, timestamps_are_iso_8601_utc_with_milliseconds)
+{
+	char *text;
+	int i;
+
+	log_use_timestamps(1);
+	for (i = 0; i < 3; i++)		/* the second one reuses the first's */
+		log_info("stamped %d", i);
+	log_use_timestamps(0);
+	text = logged();
+	for (i = 0; i < 3; i++, text = strchr(text, '\n') + 1) {
+		int y, mo, d, h, mi, sec, ms, n = 0;
+
+		cr_assert_eq(sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ %n", &y,
+		    &mo, &d, &h, &mi, &sec, &ms, &n), 7, "%s", text);
+		cr_assert_eq(n, 25, "%s", text);
+		cr_assert(y >= 2024 && mo >= 1 && mo <= 12 && d >= 1 &&
+		    d <= 31 && h < 24 && mi < 60 && sec <= 60 && ms < 1000);
+		cr_assert_eq(strncmp(text + 25, "test-log[", 9), 0, "%s", text);
+	}
 }
