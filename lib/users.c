@@ -415,12 +415,6 @@ int users_check_hash(const char *hash, const char *password)
 	return ok && hash != NULL;
 }
 
-int users_check_password(const struct users *u, const char *address,
-    const char *password)
-{
-	return users_check_hash(users_hash_of(u, address), password);
-}
-
 size_t users_count(const struct users *u)
 {
 	return u != NULL ? u->n : 0;

@@ -33,17 +33,14 @@ int users_refresh(struct users **u, const char *path, char *err,
 void users_free(struct users *u);
 /* 1 if address (any case) has an account. */
 int users_exists(const struct users *u, const char *address);
-/* 1 if password matches address's hash, else 0.  Unknown users cost the
- * same crypt as known ones (no timing oracle).  Slow by design (yescrypt):
- * event loops call it off the loop (a helper thread). */
-int users_check_password(const struct users *u, const char *address,
-    const char *password);
 /* The hash of address (any case), or NULL: copy it on the event loop and
  * hand the copy to users_check_hash on the helper thread, so a refresh
  * may free the snapshot meanwhile. */
 const char *users_hash_of(const struct users *u, const char *address);
 /* 1 if password matches hash ($y$ yescrypt or $6$ SHA-512-crypt), else
- * 0; hash NULL (unknown user) runs the same crypt on a dummy hash. */
+ * 0; hash NULL (unknown user) runs the same crypt on a dummy hash, so
+ * unknown users cost what known ones do (no timing oracle).  Slow by
+ * design: event loops call it off the loop (a helper thread). */
 int users_check_hash(const char *hash, const char *password);
 /* Number of accounts, and the i-th address in file order (users list). */
 size_t users_count(const struct users *u);
