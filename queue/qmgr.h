@@ -33,7 +33,9 @@
 #define QM_AGENT_REC_MAX 4096		/* payload of one agent record */
 #define QM_AGENT_IN (64 * 1024)
 #define QM_CTL_MAX 16			/* control connections */
-#define QM_POOL_MAX 4096		/* files kept in pool/ for reuse */
+/* Files kept in pool/ for reuse.  Finished files reach the pool in bursts,
+ * one checkpoint's worth at a time (qmgr_pool.c): this holds several. */
+#define QM_POOL_MAX 16384
 #define QM_POOL_FILE_MAX (64 * 1024)	/* larger ones are unlinked */
 #define QM_CTL_REC_MAX 4096
 #define QM_TEXT_MAX 1000		/* TEXT of an agent result */
