@@ -37,6 +37,8 @@
  * one checkpoint's worth at a time (qmgr_pool.c): this holds several. */
 #define QM_POOL_MAX 16384
 #define QM_POOL_FILE_MAX (64 * 1024)	/* larger ones are unlinked */
+#define QM_STATUS_MERGE_MIN 3		/* fields of a file merged in one write */
+#define QM_STATUS_SPAN_MAX (64 * 1024)	/* bytes of such a write */
 #define QM_CTL_REC_MAX 4096
 #define QM_TEXT_MAX 1000		/* TEXT of an agent result */
 #define QM_RELAY_MAX 300
@@ -251,9 +253,11 @@ struct qm_swrite {
 	char field[22];		/* QUEUE_STATUS_LEN + NUL */
 	struct qm_msg *msg;
 	size_t seq;		/* order of queueing (the last one wins) */
-	int dup;		/* superseded by a later write of the field */
+	int dup;		/* superseded, or merged into its group's span */
 	int last;		/* last write of its fd: ends the file's group */
 	int res;		/* 0 or -errno after completion */
+	char *span;		/* the group's fields in one write, or NULL */
+	size_t span_len;
 	struct qm *qm;
 	struct ev_op op;
 };
@@ -262,6 +266,11 @@ struct qm_swrite {
  * field dup (the last one wins) and the last write of each fd last;
  * returns the number of files.  Pure. */
 size_t qm_status_plan(struct qm_swrite *w, size_t n);
+/* Patch the fields of one file's group w[0..n-1] (planned) into span, the
+ * file's bytes from w[0].off on (span_len of them), and mark every write
+ * but the first dup.  Pure. */
+void qm_status_merge(struct qm_swrite *w, size_t n, char *span,
+    size_t span_len);
 
 /* ---- agents and control connections ----------------------------------- */
 

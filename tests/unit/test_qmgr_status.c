@@ -1,8 +1,10 @@
 /* Unit tests for the status batch planning of queue/qmgr_status.c: writes
  * are ordered by file and offset, a field written twice in one batch keeps
  * only its last value (the earlier write is marked dup), and each file's
- * last write ends its group (its messages hear of the result then).  The field format
- * itself is queue_file_status_field's (tested with the queue file). */
+ * last write ends its group (its messages hear of the result then); a
+ * group merged into one span write keeps the bytes between its fields.
+ * The field format itself is queue_file_status_field's (tested with the
+ * queue file). */
 #include <criterion/criterion.h>
 
 #include <string.h>
@@ -77,4 +79,40 @@ Test(qmgr_status, many_writes_keep_their_queueing_order_per_field)
 			cr_assert(w[i - 1].dup && !w[i - 1].last);
 	}
 	cr_assert(!w[n - 1].dup && w[n - 1].last);
+}
+
+/* A file image with a status field at each of offs[], "x" elsewhere. */
+static void image(char *img, size_t len, const size_t *offs, size_t n)
+{
+	memset(img, 'x', len);
+	for (size_t i = 0; i < n; i++)
+		queue_file_status_field('P', 0, img + offs[i]);
+}
+
+Test(qmgr_status, merge_patches_every_field_and_keeps_the_bytes_between)
+{
+	static const size_t offs[] = { 40, 100, 170 };
+	char img[256], want[256], span[256];
+	struct qm_swrite w[4];
+	size_t n = 0, len = 170 + QUEUE_STATUS_LEN - 40;
+
+	image(img, sizeof(img), offs, 3);
+	memcpy(want, img, sizeof(img));
+	put(w, &n, 4, 170, 'D');
+	put(w, &n, 4, 40, 'B');
+	put(w, &n, 4, 100, 'P');
+	put(w, &n, 4, 40, 'D');		/* later: wins over the 'B' */
+	cr_assert_eq(qm_status_plan(w, n), 1);
+	memcpy(span, img + 40, len);
+	qm_status_merge(w, n, span, len);
+	queue_file_status_field('D', 0, want + 40);
+	queue_file_status_field('P', 0, want + 100);
+	queue_file_status_field('D', 0, want + 170);
+	cr_assert(memcmp(span, want + 40, len) == 0);
+	cr_assert_eq(w[0].span, span);
+	cr_assert_eq(w[0].span_len, len);
+	cr_assert_eq(w[0].off, 40, "the span starts at the first field");
+	cr_assert(!w[0].dup);
+	for (size_t i = 1; i < n; i++)
+		cr_assert(w[i].dup, "%zu is in the span", i);
 }
