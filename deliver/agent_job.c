@@ -6,6 +6,7 @@
 #include "deliver/agent_job.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/numfmt.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -297,7 +298,7 @@ void agent_job_encode(struct agent_job *j, struct buf *out)
 	for (size_t i = 0; i < j->nrcpt; i++) {
 		const struct agent_rcpt *r = &j->rcpts[i];
 
-		snprintf(num, sizeof(num), "%zu", r->idx);
+		fmt_dec_u64(num, r->idx);
 		off = ipc_begin(out, IPC_AG_RCPT, j->id);
 		ipc_put_str(out, IPC_A_RCPT_IDX, num);
 		ipc_put_str(out, IPC_A_CLASS, agent_class_name(r->cls));

@@ -3,6 +3,7 @@
  * mta-local log recipients in exactly the same format. */
 #include "deliver/agent.h"
 #include "lib/log.h"
+#include "lib/numfmt.h"
 
 #include <time.h>
 
@@ -33,9 +34,12 @@ void agent_log_status(const char *qid, const char *rcpt, const char *relay,
     const char *text)
 {
 	int on = tls != NULL && tls[0] != '\0';
+	char d[24];
 
-	log_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s%s%s, "
-	    "status=%s (%s)", qid, rcpt, relay, delay, dsn, on ? ", tls=" : "",
+	/* "%.2f" without printf's floating-point path (a line per recipient) */
+	fmt_centi(d, (uint64_t)(delay * 100 + 0.5));
+	log_info("%s: to=<%s>, relay=%s, delay=%s, dsn=%s%s%s, "
+	    "status=%s (%s)", qid, rcpt, relay, d, dsn, on ? ", tls=" : "",
 	    on ? tls : "", agent_class_name(c), text);
 }
 

@@ -63,16 +63,23 @@ int buf_puts(struct buf *b, const char *s)
 	return buf_append(b, s, strlen(s));
 }
 
+/* Formatted straight into the spare room; only a text that does not fit
+ * is formatted twice (once more after growing). */
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
+	size_t room = b->cap > b->len ? b->cap - b->len : 0;
 	va_list cp;
 	int n, rc;
 
 	va_copy(cp, ap);
-	n = vsnprintf(NULL, 0, fmt, cp);
+	n = vsnprintf(room ? b->data + b->len : NULL, room, fmt, cp);
 	va_end(cp);
 	if (n < 0)
 		return -EINVAL;
+	if ((size_t)n < room) {
+		b->len += (size_t)n;	/* cap <= limit + 1: within the limit */
+		return 0;
+	}
 	if ((rc = buf_reserve(b, (size_t)n)) < 0)
 		return rc;
 	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);

@@ -1,5 +1,6 @@
 /* log: line-atomic logging to stderr or syslog; see log.h. */
 #include "lib/log.h"
+#include "lib/numfmt.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -110,7 +111,6 @@ static size_t log_stamp(char *p, size_t n)
 	static __thread size_t head_len;
 	struct timespec ts;
 	struct tm tm;
-	int m;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	if (ts.tv_sec != sec) {
@@ -118,9 +118,35 @@ static size_t log_stamp(char *p, size_t n)
 		head_len = strftime(head, sizeof(head), "%Y-%m-%dT%H:%M:%S", &tm);
 		sec = ts.tv_sec;
 	}
-	m = snprintf(p, n, "%.*s.%03ldZ ", (int)head_len, head,
-	    ts.tv_nsec / 1000000);
-	return m > 0 && (size_t)m < n ? (size_t)m : 0;
+	if (head_len + 7 > n)
+		return 0;
+	memcpy(p, head, head_len);
+	p[head_len] = '.';
+	fmt_dec(p + head_len + 1, (uint64_t)ts.tv_nsec / 1000000, 3);
+	memcpy(p + head_len + 4, "Z ", 2);
+	return head_len + 6;
+}
+
+/* "name[pid]: ", made again only when the name or the pid changed. */
+static size_t log_prefix(char *p, size_t n)
+{
+	static __thread char pre[96];
+	static __thread size_t pre_len;
+	static __thread const char *pre_name;
+	static __thread long pre_pid;
+	long pid = log_getpid();
+	int m;
+
+	if (pre_name != log_name || pre_pid != pid) {
+		m = snprintf(pre, sizeof(pre), "%.64s[%ld]: ", log_name, pid);
+		pre_len = m > 0 && (size_t)m < sizeof(pre) ? (size_t)m : 0;
+		pre_name = log_name;
+		pre_pid = pid;
+	}
+	if (pre_len >= n)
+		return 0;
+	memcpy(p, pre, pre_len);
+	return pre_len;
 }
 
 static void log_emit(int prio, const char *fmt, va_list ap, const char *suffix)
@@ -138,9 +164,7 @@ static void log_emit(int prio, const char *fmt, va_list ap, const char *suffix)
 	}
 	if (log_stamps)
 		len = log_stamp(line, sizeof(line));
-	n = snprintf(line + len, sizeof(line) - len, "%s[%ld]: ", log_name,
-	    log_getpid());
-	len += n > 0 ? (size_t)n : 0;
+	len += log_prefix(line + len, sizeof(line) - len);
 	n = vsnprintf(line + len, sizeof(line) - len, fmt, ap);
 	len += n > 0 ? (size_t)n : 0;
 	if (suffix && len < sizeof(line))

@@ -1,8 +1,8 @@
 /* qid: time-ordered queue IDs; see qid.h. */
 #include "lib/qid.h"
+#include "lib/numfmt.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <time.h>
 
 static uint64_t qid_last;
@@ -28,7 +28,7 @@ void qid_seen(uint64_t v)
 
 void qid_format(uint64_t v, char out[QID_LEN + 1])
 {
-	snprintf(out, QID_LEN + 1, "%016llX", (unsigned long long)v);
+	fmt_hex(out, v, QID_LEN);
 }
 
 int qid_parse(const char *s, uint64_t *v)
@@ -56,5 +56,5 @@ int qid_parse(const char *s, uint64_t *v)
 void qid_hash_dir(uint64_t v, char out[3])
 {
 	/* Microsecond bits vary fastest among the time bits. */
-	snprintf(out, 3, "%02X", (unsigned)((v >> 12) & 0xff));
+	fmt_hex(out, v >> 12, 2);
 }

@@ -10,6 +10,7 @@
 #include "lib/fds.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/numfmt.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -273,9 +274,9 @@ int qm_agent_send_job(struct qm *qm, struct qm_agent *a, struct qm_job *j)
 	ipc_put_str(&b, IPC_A_QID, m->id);
 	ipc_put_str(&b, IPC_A_NEXTHOP, j->dest->key);
 	for (unsigned k = 0; k < j->n; k++) {
-		char num[16];
+		char num[21];
 
-		snprintf(num, sizeof(num), "%u", j->idx[k]);
+		fmt_dec_u64(num, j->idx[k]);
 		ipc_put_str(&b, IPC_A_RCPT_IDX, num);
 	}
 	ipc_end(&b, off);

@@ -6,6 +6,7 @@
 #include "queue/queue_file.h"
 #include "lib/crc32c.h"
 #include "lib/mem.h"
+#include "lib/numfmt.h"
 #include "lib/qid.h"
 
 #include <errno.h>
@@ -24,11 +25,12 @@ void queue_file_status_field(char status, uint64_t next_attempt,
 
 	if (next_attempt > QUEUE_NEXT_MAX)
 		next_attempt = QUEUE_NEXT_MAX;
-	snprintf(out, QF_STATUS_PLAIN + 1, "%c %010" PRIu64, status,
-	    next_attempt);
+	out[0] = status;			/* "S NNNNNNNNNN CCCCCCCC" */
+	out[1] = ' ';
+	fmt_dec(out + 2, next_attempt, 10);
 	c = crc32c(0, out, QF_STATUS_PLAIN);
-	snprintf(out + QF_STATUS_PLAIN, QUEUE_STATUS_LEN + 1 - QF_STATUS_PLAIN,
-	    " %08" PRIX32, c);
+	out[QF_STATUS_PLAIN] = ' ';
+	fmt_hex(out + QF_STATUS_PLAIN + 1, c, 8);
 }
 
 /* The field every status is replaced by for the file CRC: a new recipient's,

@@ -112,6 +112,29 @@ Test(buf, printf_formats_and_grows)
 	buf_free(&b);
 }
 
+Test(buf, printf_at_the_edge_of_its_room)
+{
+	struct buf b;
+	size_t room;
+
+	buf_init(&b, 0);
+	cr_assert_eq(buf_puts(&b, "a"), 0);
+	room = b.cap - b.len;		/* the text fits, its NUL does not */
+	for (size_t i = 0; i < room; i++)
+		cr_assert_eq(buf_printf(&b, "%c", i + 1 < room ? 'b' : 'c'), 0);
+	cr_assert_eq(b.len, 1 + room);
+	cr_assert_eq(b.data[b.len - 1], 'c', "written whole after growing");
+	buf_free(&b);
+
+	buf_init(&b, 8);
+	cr_assert_eq(buf_printf(&b, "%s", "1234567"), 0);
+	cr_assert_eq(buf_printf(&b, "%s", "89"), -EMSGSIZE);
+	cr_assert_eq(b.len, 7, "a refused text leaves nothing");
+	cr_assert_eq(buf_printf(&b, "%d", 8), 0);
+	cr_assert_str_eq(buf_cstr(&b), "12345678");
+	buf_free(&b);
+}
+
 Test(buf, puts_appends_without_nul)
 {
 	struct buf b;
