@@ -1,7 +1,11 @@
 /* netsrv: the shared server skeleton; see netsrv.h.  Accept errors that
  * mean "no descriptor or memory right now" pause accepting instead of
  * spinning; the owner's tick resumes it.  A listener whose accept ends
- * while stopping is closed then. */
+ * while stopping is closed then.  A connection that accept brought in
+ * the race with its cancellation (on a reload the new workers share the
+ * socket) is still handed to the owner, which answers it with its
+ * shutdown reply instead of a reset; so the loop stops only once no
+ * listener is armed and no connection is left. */
 #include "lib/netsrv.h"
 #include "lib/fds.h"
 #include "lib/log.h"
@@ -14,6 +18,16 @@
 #include <unistd.h>
 
 static void on_accept(struct ev_op *op, int res, unsigned flags);
+
+static void maybe_stop(struct netsrv *s)
+{
+	if (!s->stopping || s->nconns > 0)
+		return;
+	for (size_t i = 0; i < s->nls; i++)
+		if (s->ls[i].armed)
+			return;		/* its cancellation is on the way */
+	ev_stop(&s->loop);
+}
 
 static void arm_accept(struct netsrv_listener *l)
 {
@@ -34,10 +48,7 @@ static void on_accept(struct ev_op *op, int res, unsigned flags)
 	if (!(flags & IORING_CQE_F_MORE))
 		l->armed = 0;
 	if (res >= 0) {
-		if (s->stopping)
-			close(res);
-		else
-			s->accept(s, res, l->tag);
+		s->accept(s, res, l->tag);	/* refused politely if stopping */
 	} else if (res == -EMFILE || res == -ENFILE || res == -ENOMEM ||
 	    res == -ENOBUFS) {
 		if (!s->accept_paused)
@@ -52,6 +63,7 @@ static void on_accept(struct ev_op *op, int res, unsigned flags)
 		l->fd = -1;
 	}
 	arm_accept(l);
+	maybe_stop(s);
 }
 
 static void on_signal(struct ev_op *op, int res, unsigned flags)
@@ -119,8 +131,7 @@ int netsrv_stop_accepting(struct netsrv *s)
 			s->ls[i].fd = -1;
 		}
 	}
-	if (s->nconns == 0)
-		ev_stop(&s->loop);
+	maybe_stop(s);
 	return 1;
 }
 
@@ -152,8 +163,7 @@ void netsrv_conn_del(struct netsrv *s, struct netsrv_node *n)
 	if (n->next != NULL)
 		n->next->prev = n->prev;
 	s->nconns--;
-	if (s->stopping && s->nconns == 0)
-		ev_stop(&s->loop);
+	maybe_stop(s);
 }
 
 size_t netsrv_listeners(const struct netsrv_role *roles, size_t nroles,

@@ -107,6 +107,8 @@ static void conn_new(struct netsrv *srv, int fd, int tag)
 	c->sv = sv;
 	netio_peer(fd, c->ip, sizeof(c->ip), NULL, &ss);
 	refuse = conn_limit(sv, c, &ss);
+	if (srv->stopping && refuse == 0)
+		refuse = POP3D_R_SHUTDOWN;	/* accepted as the stop began */
 	c->loopback = netio_is_loopback(&ss);
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	netsrv_conn_add(srv, &c->node);

@@ -151,6 +151,8 @@ static void conn_new(struct netsrv *srv, int fd, int tag)
 	    smtpd_policy_trusted(sv->conf, (struct sockaddr *)&ss);
 	c->s.loopback = netio_is_loopback(&ss);
 	refuse = conn_limit(sv, c, &ss);
+	if (srv->stopping && refuse == 0)
+		refuse = SMTPD_R_SHUTDOWN;	/* accepted as the stop began */
 	c->s.port = (enum smtpd_port)tag;
 	c->s.io = sv->tls_ctx != NULL ? &smtpd_io_tls_ops :
 	    &smtpd_io_session_ops;

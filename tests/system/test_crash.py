@@ -5,6 +5,7 @@ idempotent), the master restarts a killed smtpd worker, SIGTERM drains."""
 import os
 import random
 import signal
+import socket
 import threading
 import time
 
@@ -203,6 +204,47 @@ class Crash(MtaTestCase):
             rest = c.closed(timeout=2)
             self.assertTrue(rest == b"" or rest.startswith(b"421 4.3.2 "), rest)
             c.close()
+
+    def test_reload_under_connection_load_resets_nobody(self):
+        """On a reload the old workers stop while the new ones accept on
+        the same socket.  A connection an old worker's accept brought in
+        as it was being cancelled used to be closed unserved (the client
+        saw a reset); now every client gets a greeting: 220, or 421 from
+        a worker that is stopping."""
+        m = self.mta(smtpd_workers="4")
+        stop = threading.Event()
+        seen, bad = {}, []
+
+        def hammer():
+            while not stop.is_set():
+                try:
+                    with socket.create_connection(("127.0.0.1", m.port), timeout=5 * SLOW) as s:
+                        line = s.makefile("rb").readline()
+                        code = line[:3]
+                        seen[code] = seen.get(code, 0) + 1
+                        if code not in (b"220", b"421"):
+                            bad.append(line)
+                        elif code == b"421" and not line.startswith(b"421 4.3.2 "):
+                            bad.append(line)
+                except OSError as e:
+                    bad.append(repr(e))
+
+        threads = [threading.Thread(target=hammer) for _ in range(4)]
+        for t in threads:
+            t.start()
+        try:
+            for _ in range(3):
+                old = m.pids("mta-smtpd")
+                m.proc.send_signal(signal.SIGHUP)
+                m.wait_pids("mta-smtpd", count=len(old), exclude=old, timeout=10 * SLOW)
+                self.assertEqual(wait_gone(old, 10 * SLOW), [])
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        self.assertEqual(bad, [], "every client gets a reply, no reset")
+        self.assertGreater(seen.get(b"220", 0), 0)
+        m.stop()
 
     def test_ctrl_c_stops_cleanly(self):
         m = self.mta()

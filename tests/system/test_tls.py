@@ -364,8 +364,8 @@ class TlsConfig(MtaTestCase):
         old = m.pids("mta-smtpd")
         m.proc.send_signal(signal.SIGHUP)
         m.wait_pids("mta-smtpd", count=len(old), exclude=old)
-        # An old worker still shares the listening socket until it exits:
-        # a connection it takes while stopping is closed unserved.
+        # An old worker still shares the listening socket until it exits
+        # and would answer a connection it takes while stopping with 421.
         self.assertEqual(wait_gone(old, 10 * SLOW), [])
         self.assertEqual(cn(second[0]), "second.example")
 
