@@ -3,7 +3,11 @@
  * one POP3D_READ_CHUNK read at a time on the ring, converted by
  * pop3d_wire, and no further read while the client has more than
  * NETIO_OUT_HIGH unread (continued from the drain callback), so a huge
- * message never sits in memory.  Message numbers are 1-based. */
+ * message never sits in memory.  The +OK line waits in scratch for the
+ * first chunk, so a small message leaves in one send: sent alone, it cost
+ * the client a second read per message (measured: the bench's client
+ * spent 4.8 s of CPU on 20,000 RETRs, against 1.7-3.8 s with Dovecot).
+ * Message numbers are 1-based. */
 #include "pop3d/pop3d.h"
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -133,8 +137,7 @@ static void read_next(struct pop3d_conn *c)
 
 static void retr_end(struct pop3d_conn *c, int top)
 {
-	buf_reset(&c->scratch);
-	pop3d_wire_end(&c->wire, &c->scratch);
+	pop3d_wire_end(&c->wire, &c->scratch);	/* after a held +OK line */
 	netio_write(&c->io, c->scratch.data, c->scratch.len);
 	buf_free(&c->scratch);
 	close(c->rfd);
@@ -169,9 +172,9 @@ static void on_read(struct ev_op *op, int res, unsigned flags)
 		return;
 	}
 	c->roff += (uint64_t)res;
-	buf_reset(&c->scratch);
 	pop3d_wire_conv(&c->wire, c->rbuf, (size_t)res, &c->scratch);
 	netio_write(&c->io, c->scratch.data, c->scratch.len);
+	buf_reset(&c->scratch);
 	c->deadline = netio_now_ms() +
 	    (uint64_t)c->sv->conf->pop3_timeout * 1000;
 	if (c->wire.done || c->roff >= c->rsize) {
@@ -224,7 +227,9 @@ static void cmd_retr(struct pop3d_conn *c, const struct pop3d_cmd *cmd,
 	c->rbuf = xmalloc(POP3D_READ_CHUNK);
 	buf_init(&c->scratch, 0);
 	pop3d_wire_init(&c->wire, is_top ? (long)lines : -1);
-	write_fmt(c, "+OK %llu octets\r\n", (unsigned long long)m->wire);
+	if (buf_printf(&c->scratch, "+OK %llu octets\r\n",
+	    (unsigned long long)m->wire) < 0)
+		panic("RETR status line");
 	c->busy = 1;
 	read_next(c);
 }

@@ -305,6 +305,25 @@ class Pop3Commands(Pop3Base):
         self.assertEqual(lines, wire(MESSAGES[0][1]).split(b"\r\n")[:-1])
         p.quit()
 
+    def test_retr_of_an_empty_file(self):
+        """The +OK line waits for the first chunk of the file, to leave in
+        one send with it: an empty message still gets it, then the
+        terminator, and the next RETR is whole."""
+        self.fill([("1700000009.M1P7Q9.host", b""),
+                   ("1700000010.M1P7Q10.host", b"Subject: x\n\nbody\n")])
+        r = Raw(self.pop_port)
+        self.assertTrue(r.cmd("USER " + USER).startswith(b"+OK"))
+        self.assertTrue(r.cmd("PASS " + PASSWORD).startswith(b"+OK"))
+        raw = b"Subject: x\n\nbody\n"
+        self.assertEqual(r.cmd("RETR 1"), b"+OK 0 octets")
+        self.assertEqual(r.line(), b".")
+        self.assertEqual(r.cmd("RETR 2"), b"+OK %d octets" % len(wire(raw)))
+        self.assertEqual(r.until_dot(), stuffed(raw))
+        self.assertEqual(r.cmd("TOP 1 0"), b"+OK 0 octets")
+        self.assertEqual(r.line(), b".")
+        self.assertEqual(r.cmd("QUIT")[:3], b"+OK")
+        r.close()
+
     def test_top(self):
         p = self.pop()
         self.assertEqual(p.top(1, 0)[1],
