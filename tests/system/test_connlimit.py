@@ -201,6 +201,15 @@ class SmtpdLimits(MtaTestCase):
                        % (re.escape(src), local_port(s)))
         return int(r.group(1))
 
+    def both_ready(self, m):
+        """Both workers started and logged ready (their accepts are armed:
+        a slow one, under ASan, would otherwise take no connection)."""
+        pids = m.wait_pids("mta-smtpd", 2)
+        deadline = time.monotonic() + 10 * SLOW
+        while not all(re.search(r"mta-smtpd\[%d\]: ready:" % p, m.log()) for p in pids):
+            self.assertLess(time.monotonic(), deadline, "workers not ready")
+            time.sleep(0.02)
+
     def spread(self, m, socks, srcs):
         """{worker pid: [its sockets]} for sessions socks opened from srcs;
         both workers must hold some (accepts alternate between them)."""
@@ -212,7 +221,7 @@ class SmtpdLimits(MtaTestCase):
 
     def test_connections_alternate_between_workers(self):
         m = self.mta(smtpd_workers=2)
-        m.wait_pids("mta-smtpd", 2)
+        self.both_ready(m)
         c = Conns(self, m.port)
         greeters = []
         for _ in range(10):
@@ -226,7 +235,7 @@ class SmtpdLimits(MtaTestCase):
 
     def test_per_address_limit_holds_across_two_workers(self):
         m = self.mta(smtpd_workers=2, smtpd_client_connection_limit=4, mynetworks=OUTSIDE)
-        m.wait_pids("mta-smtpd", 2)
+        self.both_ready(m)
         c = Conns(self, m.port)
         held = [c.admitted() for _ in range(4)]
         by = self.spread(m, held, ["127.0.0.1"] * 4)
@@ -247,7 +256,7 @@ class SmtpdLimits(MtaTestCase):
     def test_total_limit_holds_across_two_workers(self):
         m = self.mta(smtpd_workers=2, smtpd_client_connection_limit=0,
                      smtpd_max_connections=3)
-        m.wait_pids("mta-smtpd", 2)
+        self.both_ready(m)
         c = Conns(self, m.port)
         srcs = ["127.0.0.2", "127.0.0.3", "127.0.0.5"]
         self.spread(m, [c.admitted(src) for src in srcs], srcs)
@@ -282,7 +291,7 @@ class SmtpdLimits(MtaTestCase):
 
     def test_stopping_worker_keeps_its_places_until_it_exits(self):
         m = self.mta(smtpd_workers=2, smtpd_client_connection_limit=3, mynetworks=OUTSIDE)
-        m.wait_pids("mta-smtpd", 2)
+        self.both_ready(m)
         c = Conns(self, m.port)
         busy = [self.in_data(m, c) for _ in range(3)]
         w1 = busy[0][1]
