@@ -137,12 +137,18 @@ static void sw_complete(struct qm *qm)
 	qm_kick(qm);
 }
 
+/* Bytes of one write: its group's span, or its own field. */
+static size_t sw_len(const struct qm_swrite *w)
+{
+	return w->span != NULL ? w->span_len : QUEUE_STATUS_LEN;
+}
+
 static void sw_on_write(struct ev_op *op, int res, unsigned flags)
 {
 	struct qm_swrite *w = container_of(op, struct qm_swrite, op);
 	struct qm *qm = w->qm;
 
-	if (res != (int)(w->span != NULL ? w->span_len : QUEUE_STATUS_LEN))
+	if (res != (int)sw_len(w))
 		w->res = res < 0 ? res : -EIO;
 	if (--qm->sw_outstanding == 0)
 		sw_complete(qm);
@@ -196,12 +202,8 @@ void qm_status_kick(struct qm *qm)
 			continue;
 		w->op.fn = sw_on_write;
 		qm->sw_outstanding++;
-		if (w->span != NULL)
-			ev_write(&qm->loop, &w->op, w->fd, w->span,
-			    w->span_len, (long long)w->off);
-		else
-			ev_write(&qm->loop, &w->op, w->fd, w->field,
-			    QUEUE_STATUS_LEN, (long long)w->off);
+		ev_write(&qm->loop, &w->op, w->fd, w->span != NULL ? w->span :
+		    w->field, sw_len(w), (long long)w->off);
 	}
 	if (qm->sw_outstanding == 0)
 		sw_complete(qm);
